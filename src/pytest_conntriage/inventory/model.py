@@ -1,0 +1,120 @@
+"""The validated, frozen inventory model that every later stage reads."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from enum import Enum
+
+
+@dataclass(frozen=True)
+class Location:
+    """Where a value came from: 1-based line and column, as editors count."""
+
+    path: str
+    line: int
+    column: int
+
+    def __str__(self) -> str:
+        return f"{self.path}:{self.line}:{self.column}"
+
+
+@dataclass(frozen=True)
+class Resolver:
+    """A DNS server to ask: "192.0.2.53", "192.0.2.53:5353", "[2001:db8::53]:5353"."""
+
+    address: str
+    port: int = 53
+
+    def __str__(self) -> str:
+        host = f"[{self.address}]" if ":" in self.address else self.address
+        return host if self.port == 53 else f"{host}:{self.port}"
+
+
+LOCAL_VANTAGE = "local"
+
+
+@dataclass(frozen=True)
+class Policy:
+    """How hard a probe tries: per-attempt timeout, extra attempts, and a deadline."""
+
+    timeout: float = 2.0
+    retries: int = 0
+    wait: float = 0.0
+
+
+class DnsMatch(str, Enum):
+    """How a DNS answer is compared with `dns.expect`."""
+
+    EXACT = "exact"  # the answer is exactly the expected set
+    CONTAINS = "contains"  # the answer includes every expected address (extra ones allowed)
+
+
+@dataclass(frozen=True)
+class DnsSpec:
+    expect: tuple[str, ...] = ()
+    resolvers: tuple[Resolver, ...] = ()
+    match: DnsMatch = DnsMatch.EXACT
+
+
+@dataclass(frozen=True)
+class Host:
+    """A machine the suite may log into for evidence, named by a testinfra host spec."""
+
+    alias: str
+    connection: str
+    sudo: bool
+    location: Location
+
+
+@dataclass(frozen=True)
+class Service:
+    name: str
+    address: str
+    ports: tuple[int, ...]
+    policy: Policy
+    vantages: tuple[str, ...]
+    location: Location
+    dns: DnsSpec = field(default_factory=DnsSpec)
+    host: str | None = None
+    unit: str | None = None
+    listen: str | None = None
+    tags: tuple[str, ...] = ()
+    # Where each port number was written, for failures that point at the right line.
+    port_locations: tuple[Location, ...] = ()
+
+    def port_location(self, port: int) -> Location:
+        for number, where in zip(self.ports, self.port_locations):
+            if number == port:
+                return where
+        return self.location
+
+
+@dataclass(frozen=True)
+class ClosedRule:
+    """An exposure gate: these ports must NOT be reachable from these vantages."""
+
+    address: str
+    ports: tuple[int, ...]
+    vantages: tuple[str, ...]
+    policy: Policy
+    location: Location
+    resolvers: tuple[Resolver, ...] = ()
+    tags: tuple[str, ...] = ()
+
+
+@dataclass(frozen=True)
+class Defaults:
+    policy: Policy = field(default_factory=Policy)
+    resolvers: tuple[Resolver, ...] = ()
+    vantages: tuple[str, ...] = (LOCAL_VANTAGE,)
+
+
+@dataclass(frozen=True)
+class Inventory:
+    """One or more inventory files, merged."""
+
+    sources: tuple[str, ...]
+    defaults: Defaults
+    hosts: dict[str, Host]
+    services: tuple[Service, ...]
+    closed: tuple[ClosedRule, ...]

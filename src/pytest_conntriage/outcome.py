@@ -1,0 +1,99 @@
+"""The one outcome taxonomy shared by probes, triage rules, reports and JUnit properties."""
+
+from __future__ import annotations
+
+import errno
+import socket
+from enum import Enum
+
+
+class Outcome(str, Enum):
+    """What one probe saw, named like nmap's reasons and OONI's failure strings."""
+
+    OPEN = "open"
+    REFUSED = "refused"
+    TIMEOUT = "timeout"
+    HOST_UNREACHABLE = "host-unreachable"
+    NET_UNREACHABLE = "net-unreachable"
+    ADMIN_PROHIBITED = "admin-prohibited"
+    NO_ROUTE = "no-route"
+    RESET = "reset"
+    RESOLVED = "resolved"
+    DNS_NXDOMAIN = "dns-nxdomain"
+    DNS_NODATA = "dns-nodata"
+    DNS_SERVFAIL = "dns-servfail"
+    DNS_REFUSED = "dns-refused"
+    DNS_TIMEOUT = "dns-timeout"
+    DNS_MISMATCH = "dns-mismatch"
+    # The probe itself could not run (no file descriptor, no ephemeral port, ...): says
+    # nothing about the target, so it must never be mistaken for a timeout of it.
+    PROBE_ERROR = "probe-error"
+
+    def __str__(self) -> str:
+        return self.value
+
+    @property
+    def is_dns(self) -> bool:
+        return self.value.startswith("dns-")
+
+    @property
+    def describes(self) -> str:
+        """A phrase for the failure line: "connection refused", "no answer (timeout)"."""
+        return _PHRASES[self]
+
+
+_PHRASES: dict[Outcome, str] = {
+    Outcome.OPEN: "connection established",
+    Outcome.REFUSED: "connection refused",
+    Outcome.TIMEOUT: "no answer (timed out)",
+    Outcome.HOST_UNREACHABLE: "host unreachable",
+    Outcome.NET_UNREACHABLE: "network unreachable",
+    Outcome.ADMIN_PROHIBITED: "administratively prohibited",
+    Outcome.NO_ROUTE: "no usable route (blackhole)",
+    Outcome.RESET: "connection reset",
+    Outcome.RESOLVED: "name resolved",
+    Outcome.DNS_NXDOMAIN: "name does not exist (NXDOMAIN)",
+    Outcome.DNS_NODATA: "name exists but has no A/AAAA records (NODATA)",
+    Outcome.DNS_SERVFAIL: "resolver failed (SERVFAIL)",
+    Outcome.DNS_REFUSED: "resolver refused the query (REFUSED)",
+    Outcome.DNS_TIMEOUT: "resolver did not answer (timed out)",
+    Outcome.DNS_MISMATCH: "name resolves to unexpected addresses",
+    Outcome.PROBE_ERROR: "the probe could not run",
+}
+
+# errno → outcome for a failed connect(). Measured in network namespaces on Linux: an
+# ICMP admin-prohibited from a router arrives as EHOSTUNREACH, a `prohibit` route as
+# EACCES, a `blackhole` route as EINVAL.
+_ERRNO_OUTCOMES: dict[int, Outcome] = {
+    errno.ECONNREFUSED: Outcome.REFUSED,
+    errno.ETIMEDOUT: Outcome.TIMEOUT,
+    errno.EHOSTUNREACH: Outcome.HOST_UNREACHABLE,
+    errno.EHOSTDOWN: Outcome.HOST_UNREACHABLE,
+    errno.ENETUNREACH: Outcome.NET_UNREACHABLE,
+    errno.ENETDOWN: Outcome.NET_UNREACHABLE,
+    errno.EACCES: Outcome.ADMIN_PROHIBITED,
+    errno.EPERM: Outcome.ADMIN_PROHIBITED,
+    errno.EINVAL: Outcome.NO_ROUTE,
+    errno.ECONNRESET: Outcome.RESET,
+    errno.ECONNABORTED: Outcome.RESET,
+    errno.EPIPE: Outcome.RESET,
+}
+
+
+def classify_errno(code: int | None) -> Outcome:
+    """Map a connect() errno to an outcome; local resource errors are PROBE_ERROR."""
+    if code is None:
+        return Outcome.PROBE_ERROR
+    return _ERRNO_OUTCOMES.get(code, Outcome.PROBE_ERROR)
+
+
+def errno_name(code: int | None) -> str:
+    """ECONNREFUSED for 111; "" when there is no errno."""
+    if code is None:
+        return ""
+    return errno.errorcode.get(code, str(code))
+
+
+def address_family(address: str) -> socket.AddressFamily:
+    """AF_INET6 for an IPv6 literal, AF_INET otherwise."""
+    return socket.AF_INET6 if ":" in address else socket.AF_INET
