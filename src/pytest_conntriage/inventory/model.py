@@ -83,7 +83,7 @@ class Service:
     port_locations: tuple[Location, ...] = ()
 
     def port_location(self, port: int) -> Location:
-        for number, where in zip(self.ports, self.port_locations):
+        for number, where in zip(self.ports, self.port_locations, strict=False):
             if number == port:
                 return where
         return self.location

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-from collections.abc import Sequence
 from dataclasses import dataclass
 
 from ..outcome import Outcome, errno_name
@@ -41,7 +40,7 @@ class ProbeResult:
         return self.final.outcome
 
     def history(self) -> str:
-        """"refused ×3 then open after 4.2 s", or just "refused" for one attempt."""
+        """ "refused ×3 then open after 4.2 s", or just "refused" for one attempt."""
         runs: list[tuple[Outcome, int]] = []
         for attempt in self.attempts:
             if runs and runs[-1][0] is attempt.outcome:
@@ -53,9 +52,3 @@ class ProbeResult:
         if len(self.attempts) > 1:
             text += f" after {self.elapsed_s:.1f} s"
         return text
-
-
-def merge_results(results: Sequence[ProbeResult]) -> ProbeResult:
-    """One result over several probes (e.g. A and AAAA), attempts in order."""
-    attempts = tuple(a for r in results for a in r.attempts)
-    return ProbeResult(attempts, max((r.elapsed_s for r in results), default=0.0))

@@ -1,0 +1,41 @@
+"""Retries with backoff and the `wait` deadline, shared by every probe kind."""
+
+from __future__ import annotations
+
+import asyncio
+import time
+from collections.abc import Awaitable, Callable
+
+from ..inventory.model import Policy
+from .result import Attempt, ProbeResult
+
+FIRST_BACKOFF_S = 0.1
+MAX_BACKOFF_S = 1.0
+
+
+async def with_retries(
+    attempt: Callable[[], Awaitable[Attempt]],
+    policy: Policy,
+    done: Callable[[Attempt], bool],
+) -> ProbeResult:
+    """Run `attempt` until `done` says so, retries are spent and the wait deadline passed.
+
+    `retries` extra attempts are always made on failure; `wait` keeps trying until that
+    many seconds after the first attempt, for gates that wait for a service to come up.
+    """
+    started = time.monotonic()
+    deadline = started + policy.wait
+    attempts: list[Attempt] = []
+    backoff = FIRST_BACKOFF_S
+    while True:
+        result = await attempt()
+        attempts.append(result)
+        if done(result):
+            break
+        retries_left = len(attempts) <= policy.retries
+        waiting = time.monotonic() + backoff < deadline
+        if not (retries_left or waiting):
+            break
+        await asyncio.sleep(backoff)
+        backoff = min(backoff * 2, MAX_BACKOFF_S)
+    return ProbeResult(tuple(attempts), time.monotonic() - started)

@@ -1,0 +1,44 @@
+"""The TCP probe: one connect() to one address, classified by what the kernel said."""
+
+from __future__ import annotations
+
+import asyncio
+import errno
+import socket
+import time
+
+from ..outcome import Outcome, address_family, classify_errno
+from .result import Attempt
+
+
+async def connect_once(address: str, port: int, timeout: float) -> Attempt:
+    """Try one TCP handshake with `address`:`port`, giving up after `timeout` seconds.
+
+    Never raises: every failure becomes an Attempt. A failure to get a socket at all
+    (EMFILE, ENOBUFS) or a local address (EADDRNOTAVAIL) is PROBE_ERROR, because it
+    says nothing about the target.
+    """
+    loop = asyncio.get_running_loop()
+    try:
+        sock = socket.socket(address_family(address), socket.SOCK_STREAM)
+    except OSError as exc:
+        return Attempt(
+            Outcome.PROBE_ERROR, 0.0, address, port, exc.errno, f"no socket: {exc.strerror}"
+        )
+    started = time.perf_counter()
+    try:
+        sock.setblocking(False)
+        await asyncio.wait_for(loop.sock_connect(sock, (address, port)), timeout)
+    except (asyncio.TimeoutError, TimeoutError):
+        return Attempt(Outcome.TIMEOUT, _ms_since(started), address, port, errno.ETIMEDOUT)
+    except OSError as exc:
+        outcome = classify_errno(exc.errno)
+        detail = "" if outcome is not Outcome.PROBE_ERROR else str(exc.strerror or exc)
+        return Attempt(outcome, _ms_since(started), address, port, exc.errno, detail)
+    finally:
+        sock.close()
+    return Attempt(Outcome.OPEN, _ms_since(started), address, port)
+
+
+def _ms_since(started: float) -> float:
+    return (time.perf_counter() - started) * 1000.0
