@@ -30,6 +30,9 @@ class Engine:
         self._loop: asyncio.AbstractEventLoop | None = None
         self._thread: threading.Thread | None = None
         self._slots: asyncio.Semaphore | None = None
+        # Probes shared between checks (two services naming one endpoint); touched only
+        # from the loop's own thread, so no lock.
+        self._shared: dict[Hashable, asyncio.Future[Any]] = {}
 
     def _start(self) -> asyncio.AbstractEventLoop:
         if self._loop is None:
@@ -58,6 +61,16 @@ class Engine:
         assert self._slots is not None
         async with self._slots:
             return await work
+
+    async def once(self, key: Hashable, make: Callable[[], Coroutine[Any, Any, T]]) -> T:
+        """On the loop: await `make()`, run once per `key` however many checks ask for it."""
+        shared = self._shared.get(key)
+        if shared is None:
+            shared = asyncio.ensure_future(make())
+            self._shared[key] = shared
+        # shield: one waiting check being cancelled must not cancel the others' probe.
+        result: T = await asyncio.shield(shared)
+        return result
 
     def submit(
         self, key: Hashable, make: Callable[[], Coroutine[Any, Any, T]]
@@ -94,3 +107,4 @@ class Engine:
         thread.join(timeout=5)
         loop.close()
         self._loop = self._thread = self._slots = None
+        self._shared.clear()

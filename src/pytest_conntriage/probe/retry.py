@@ -33,9 +33,10 @@ async def with_retries(
         if done(result):
             break
         retries_left = len(attempts) <= policy.retries
-        waiting = time.monotonic() + backoff < deadline
-        if not (retries_left or waiting):
+        until_deadline = deadline - time.monotonic()
+        if not retries_left and until_deadline <= 0:
             break
-        await asyncio.sleep(backoff)
+        # The last attempt of a wait lands on its deadline, not a backoff before it.
+        await asyncio.sleep(backoff if retries_left else min(backoff, until_deadline))
         backoff = min(backoff * 2, MAX_BACKOFF_S)
     return ProbeResult(tuple(attempts), time.monotonic() - started)

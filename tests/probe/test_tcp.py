@@ -1,0 +1,93 @@
+"""The TCP probe against real loopback sockets: each outcome reachable without root."""
+
+from __future__ import annotations
+
+import asyncio
+import errno
+import os
+import resource
+
+import pytest
+
+from pytest_conntriage.demo.listeners import FullQueueListener, OpenListener, closed_port
+from pytest_conntriage.outcome import Outcome, classify_errno
+from pytest_conntriage.probe.tcp import connect_once
+
+
+def probe(address: str, port: int, timeout: float = 0.5):
+    return asyncio.run(connect_once(address, port, timeout))
+
+
+def test_open_listener_is_open() -> None:
+    with OpenListener("127.0.0.2") as listener:
+        attempt = probe("127.0.0.2", listener.port)
+    assert attempt.outcome is Outcome.OPEN
+    assert attempt.errno is None
+    assert attempt.address == "127.0.0.2"
+    assert attempt.elapsed_ms < 500
+
+
+def test_nothing_bound_is_refused_at_once() -> None:
+    attempt = probe("127.0.0.3", closed_port("127.0.0.3"))
+    assert attempt.outcome is Outcome.REFUSED
+    assert attempt.errno == errno.ECONNREFUSED
+    assert attempt.elapsed_ms < 100
+
+
+def test_bound_to_another_loopback_address_is_refused() -> None:
+    # The wrong-interface case: listening on 127.0.0.2 only, probed on 127.0.0.3.
+    with OpenListener("127.0.0.2") as listener:
+        attempt = probe("127.0.0.3", listener.port)
+    assert attempt.outcome is Outcome.REFUSED
+
+
+def test_full_accept_queue_times_out_not_refused() -> None:
+    with FullQueueListener("127.0.0.4") as listener:
+        attempt = probe("127.0.0.4", listener.port, timeout=0.3)
+    assert attempt.outcome is Outcome.TIMEOUT
+    assert attempt.errno == errno.ETIMEDOUT
+    assert 250 <= attempt.elapsed_ms < 1500
+
+
+def test_ipv6_loopback() -> None:
+    attempt = probe("::1", closed_port("::1"))
+    assert attempt.outcome is Outcome.REFUSED
+
+
+def test_no_file_descriptor_is_a_probe_error_not_a_timeout() -> None:
+    soft, hard = resource.getrlimit(resource.RLIMIT_NOFILE)
+    held = []
+    try:
+        resource.setrlimit(resource.RLIMIT_NOFILE, (64, hard))
+        loop = asyncio.new_event_loop()
+        try:
+            while True:
+                held.append(os.open("/dev/null", os.O_RDONLY))
+        except OSError:
+            pass
+        attempt = loop.run_until_complete(connect_once("127.0.0.1", 9, 0.5))
+        loop.close()
+    finally:
+        for fd in held:
+            os.close(fd)
+        resource.setrlimit(resource.RLIMIT_NOFILE, (soft, hard))
+    assert attempt.outcome is Outcome.PROBE_ERROR
+    assert attempt.errno == errno.EMFILE
+    assert "no socket" in attempt.detail
+
+
+@pytest.mark.parametrize(
+    ("code", "outcome"),
+    [
+        (errno.ECONNREFUSED, Outcome.REFUSED),
+        (errno.EHOSTUNREACH, Outcome.HOST_UNREACHABLE),
+        (errno.ENETUNREACH, Outcome.NET_UNREACHABLE),
+        (errno.EACCES, Outcome.ADMIN_PROHIBITED),
+        (errno.EINVAL, Outcome.NO_ROUTE),
+        (errno.ECONNRESET, Outcome.RESET),
+        (errno.EADDRNOTAVAIL, Outcome.PROBE_ERROR),
+        (errno.EMFILE, Outcome.PROBE_ERROR),
+    ],
+)
+def test_errno_classification(code: int, outcome: Outcome) -> None:
+    assert classify_errno(code) is outcome
