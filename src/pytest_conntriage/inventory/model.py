@@ -51,6 +51,8 @@ class DnsMatch(str, Enum):
 
 @dataclass(frozen=True)
 class DnsSpec:
+    """What a service's name must resolve to, and the resolvers asked (() = the system's)."""
+
     expect: tuple[str, ...] = ()
     resolvers: tuple[Resolver, ...] = ()
     match: DnsMatch = DnsMatch.EXACT
@@ -68,6 +70,8 @@ class Host:
 
 @dataclass(frozen=True)
 class Service:
+    """Something that must be reachable: `address` on every port, from every vantage."""
+
     name: str
     address: str
     ports: tuple[int, ...]
@@ -81,8 +85,11 @@ class Service:
     tags: tuple[str, ...] = ()
     # Where each port number was written, for failures that point at the right line.
     port_locations: tuple[Location, ...] = ()
+    # Seconds to keep a connection idle before checking it still carries data; 0 = off.
+    idle: float = 0.0
 
     def port_location(self, port: int) -> Location:
+        """Where `port` was written in the inventory (the service's line if it was not)."""
         for number, where in zip(self.ports, self.port_locations, strict=False):
             if number == port:
                 return where
@@ -104,6 +111,8 @@ class ClosedRule:
 
 @dataclass(frozen=True)
 class Defaults:
+    """What services and closed rules use unless they say otherwise."""
+
     policy: Policy = field(default_factory=Policy)
     resolvers: tuple[Resolver, ...] = ()
     vantages: tuple[str, ...] = (LOCAL_VANTAGE,)

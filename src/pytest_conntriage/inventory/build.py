@@ -1,0 +1,286 @@
+"""One validated inventory document → the parts of the model it defines, value-checked."""
+
+from __future__ import annotations
+
+import difflib
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from typing import Any, Generic, TypeVar
+
+from .addresses import address_problem, canonical_ip, parse_resolver
+from .durations import parse_duration
+from .errors import Problems
+from .model import DnsMatch, Host, Location, Policy, Resolver
+from .yaml_marks import DocPath, Document, place
+
+T = TypeVar("T")
+
+# Tags become pytest markers: these would skip, xfail or parametrize the checks, or break
+# `-m` expressions, instead of labelling them.
+_RESERVED_TAGS = frozenset(
+    {"skip", "skipif", "xfail", "parametrize", "usefixtures", "filterwarnings", "and", "or", "not"}
+)
+# testinfra's connection backends (testinfra.backend.BACKENDS).
+_CONNECTIONS = [
+    *("local", "ssh", "safe-ssh", "paramiko", "salt", "docker", "podman", "ansible"),
+    *("kubectl", "winrm", "lxc", "openshift", "chroot"),
+]
+
+
+@dataclass(frozen=True)
+class Ref:
+    """A host alias named somewhere, looked up once every file is merged."""
+
+    name: str
+    place: str = field(compare=False)
+    location: Location = field(compare=False)
+
+
+@dataclass(frozen=True)
+class Setting(Generic[T]):
+    """A value set under `defaults`, with how and where it was written (for conflicts)."""
+
+    value: T
+    place: str
+    written: str
+    location: Location
+
+
+@dataclass(frozen=True)
+class PolicySpec:
+    """The policy fields an entry sets itself; None = take the default."""
+
+    timeout: float | None = None
+    retries: int | None = None
+    wait: float | None = None
+
+    def over(self, base: Policy) -> Policy:
+        """`base` with the fields this entry sets replaced."""
+        return Policy(
+            timeout=base.timeout if self.timeout is None else self.timeout,
+            retries=base.retries if self.retries is None else self.retries,
+            wait=base.wait if self.wait is None else self.wait,
+        )
+
+
+@dataclass(frozen=True)
+class DefaultsSpec:
+    """The `defaults` one file sets; None = not set in this file."""
+
+    timeout: Setting[float] | None = None
+    retries: Setting[int] | None = None
+    wait: Setting[float] | None = None
+    resolvers: Setting[tuple[Resolver, ...]] | None = None
+    vantages: Setting[tuple[Ref, ...]] | None = None
+
+
+@dataclass(frozen=True)
+class ServiceSpec:
+    """A service as one file writes it: defaults not applied, references not checked."""
+
+    name: str
+    location: Location
+    address: str
+    ports: tuple[int, ...]
+    port_locations: tuple[Location, ...]
+    policy: PolicySpec
+    vantages: tuple[Ref, ...] | None
+    host: Ref | None
+    unit: str | None
+    listen: str | None
+    expect: tuple[str, ...]
+    resolvers: tuple[Resolver, ...] | None
+    match: DnsMatch
+    tags: tuple[str, ...]
+    idle: float
+
+
+@dataclass(frozen=True)
+class ClosedSpec:
+    """A closed rule as one file writes it: defaults not applied, references not checked."""
+
+    location: Location
+    address: str
+    ports: tuple[int, ...]
+    policy: PolicySpec
+    vantages: tuple[Ref, ...] | None
+    resolvers: tuple[Resolver, ...] | None
+    tags: tuple[str, ...]
+
+
+@dataclass(frozen=True)
+class FileSpec:
+    """Everything one inventory file defines."""
+
+    path: str
+    defaults: DefaultsSpec
+    hosts: tuple[Host, ...]
+    services: tuple[ServiceSpec, ...]
+    closed: tuple[ClosedSpec, ...]
+
+
+def build(document: Document) -> FileSpec:
+    """The parts of the model `document` defines; raises the first value error in the file.
+
+    `document` must have passed schema validation: types and shapes are trusted here, and
+    only what a schema cannot say is checked (IP syntax, resolvers, reserved names).
+    """
+    return _Builder(document).build()
+
+
+class _Builder:
+    def __init__(self, document: Document) -> None:
+        self.doc = document
+        self.problems = Problems()
+
+    def build(self) -> FileSpec:
+        # Schema-validated: the shapes below are guaranteed, so plain indexing is safe.
+        data: dict[str, Any] = self.doc.data  # type: ignore[assignment]
+        spec = FileSpec(
+            path=self.doc.path,
+            defaults=self.defaults(data.get("defaults") or {}),
+            hosts=tuple(self.host(a, h) for a, h in (data.get("hosts") or {}).items()),
+            services=tuple(self.service(n, s) for n, s in (data.get("services") or {}).items()),
+            closed=tuple(self.closed(i, c) for i, c in enumerate(data.get("closed") or [])),
+        )
+        self.problems.raise_first()
+        return spec
+
+    def defaults(self, raw: dict[str, Any]) -> DefaultsSpec:
+        path: DocPath = ("defaults",)
+
+        def setting(key: str, parse: Callable[[DocPath, Any], T]) -> Setting[T] | None:
+            if key not in raw:
+                return None
+            where = (*path, key)
+            shown = ", ".join(map(str, raw[key])) if isinstance(raw[key], list) else raw[key]
+            written = f"[{shown}]" if isinstance(raw[key], list) else str(shown)
+            value = parse(where, raw[key])
+            return Setting(value, place(where), written, self.doc.value_location(where))
+
+        return DefaultsSpec(
+            timeout=setting("timeout", self.duration),
+            retries=setting("retries", lambda _, value: int(value)),
+            wait=setting("wait", self.duration),
+            resolvers=setting("resolvers", self.resolvers),
+            vantages=setting("from", self.refs),
+        )
+
+    def host(self, alias: str, raw: dict[str, Any]) -> Host:
+        path: DocPath = ("hosts", alias)
+        if alias == "local":
+            self.fail(
+                path,
+                "'local' means the machine running pytest; give this host another alias",
+                at_key=True,
+            )
+        connection: str = raw["connection"]
+        scheme, separator, _ = connection.partition("://")
+        if separator and scheme not in _CONNECTIONS:
+            close = difflib.get_close_matches(scheme, _CONNECTIONS, n=1)
+            hint = f"did you mean '{close[0]}'?" if close else f"known: {', '.join(_CONNECTIONS)}"
+            self.fail((*path, "connection"), f"unknown connection type '{scheme}' ({hint})")
+        return Host(
+            alias=alias,
+            connection=connection,
+            sudo=bool(raw.get("sudo", False)),
+            location=self.doc.key_location(path),
+        )
+
+    def service(self, name: str, raw: dict[str, Any]) -> ServiceSpec:
+        path: DocPath = ("services", name)
+        dns: dict[str, Any] = raw.get("dns") or {}
+        listen = raw.get("listen")
+        return ServiceSpec(
+            name=name,
+            location=self.doc.key_location(path),
+            address=self.address((*path, "address"), raw["address"]),
+            ports=tuple(int(port) for port in raw["ports"]),
+            port_locations=tuple(
+                self.doc.value_location((*path, "ports", i)) for i in range(len(raw["ports"]))
+            ),
+            policy=self.policy(path, raw),
+            vantages=self.refs((*path, "from"), raw["from"]) if "from" in raw else None,
+            host=self.ref((*path, "host"), raw["host"]) if "host" in raw else None,
+            unit=raw.get("unit"),
+            listen=None if listen is None else self.ip((*path, "listen"), listen),
+            expect=tuple(
+                self.ip((*path, "dns", "expect", i), ip)
+                for i, ip in enumerate(dns.get("expect", []))
+            ),
+            resolvers=(
+                self.resolvers((*path, "dns", "resolvers"), dns["resolvers"])
+                if "resolvers" in dns
+                else None
+            ),
+            match=DnsMatch(dns.get("match", DnsMatch.EXACT.value)),
+            tags=self.tags((*path, "tags"), raw.get("tags", [])),
+            idle=self.duration((*path, "idle"), raw["idle"]) if "idle" in raw else 0.0,
+        )
+
+    def closed(self, index: int, raw: dict[str, Any]) -> ClosedSpec:
+        path: DocPath = ("closed", index)
+        return ClosedSpec(
+            location=self.doc.value_location(path),
+            address=self.address((*path, "address"), raw["address"]),
+            ports=tuple(int(port) for port in raw["ports"]),
+            policy=self.policy(path, raw),
+            vantages=self.refs((*path, "from"), raw["from"]) if "from" in raw else None,
+            resolvers=(
+                self.resolvers((*path, "resolvers"), raw["resolvers"])
+                if "resolvers" in raw
+                else None
+            ),
+            tags=self.tags((*path, "tags"), raw.get("tags", [])),
+        )
+
+    def policy(self, path: DocPath, raw: dict[str, Any]) -> PolicySpec:
+        return PolicySpec(
+            timeout=self.duration((*path, "timeout"), raw["timeout"]) if "timeout" in raw else None,
+            retries=int(raw["retries"]) if "retries" in raw else None,
+            wait=self.duration((*path, "wait"), raw["wait"]) if "wait" in raw else None,
+        )
+
+    def duration(self, path: DocPath, value: float | str) -> float:
+        try:
+            return parse_duration(value)
+        except ValueError as exc:
+            self.fail(path, str(exc))
+            return 0.0
+
+    def address(self, path: DocPath, text: str) -> str:
+        problem = address_problem(text)
+        if problem:
+            self.fail(path, problem)
+        return text
+
+    def ip(self, path: DocPath, text: str) -> str:
+        canonical = canonical_ip(text)
+        if canonical is None:
+            self.fail(path, f"'{text}' is not an IP address")
+            return text
+        return canonical
+
+    def resolvers(self, path: DocPath, texts: list[str]) -> tuple[Resolver, ...]:
+        found: list[Resolver] = []
+        for i, text in enumerate(texts):
+            try:
+                found.append(parse_resolver(text))
+            except ValueError as exc:
+                self.fail((*path, i), str(exc))
+        return tuple(found)
+
+    def ref(self, path: DocPath, name: str) -> Ref:
+        return Ref(name, place(path), self.doc.value_location(path))
+
+    def refs(self, path: DocPath, names: list[str]) -> tuple[Ref, ...]:
+        return tuple(self.ref((*path, i), name) for i, name in enumerate(names))
+
+    def tags(self, path: DocPath, tags: list[str]) -> tuple[str, ...]:
+        for i, tag in enumerate(tags):
+            if tag in _RESERVED_TAGS:
+                self.fail((*path, i), f"'{tag}' is reserved by pytest; tags need another name")
+        return tuple(tags)
+
+    def fail(self, path: DocPath, message: str, *, at_key: bool = False) -> None:
+        self.problems.add(self.doc.error(path, message, at_key=at_key))

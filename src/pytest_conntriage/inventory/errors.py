@@ -1,0 +1,59 @@
+"""InventoryError: one user-facing message that names the file, line and column."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+
+from .model import Location
+
+
+class InventoryError(Exception):
+    """A mistake in an inventory: ``str()`` is ``"{path}:{line}:{column}: {message}"``.
+
+    Problems with the file as a whole (missing, unreadable, empty) have no line and read
+    ``"{path}: {message}"``.
+    """
+
+    def __init__(self, path: str, message: str, location: Location | None = None) -> None:
+        self.path = path
+        # One line, always: a value quoted in the message may contain a newline.
+        self.message = message.replace("\r", "\\r").replace("\n", "\\n")
+        self.location = location
+        # The constructor's own arguments, so that the error survives pickling (xdist).
+        super().__init__(path, message, location)
+
+    @classmethod
+    def at(cls, location: Location, message: str) -> InventoryError:
+        """The error for a value or key written at `location`."""
+        return cls(location.path, message, location)
+
+    def __str__(self) -> str:
+        where = str(self.location) if self.location else self.path
+        return f"{where}: {self.message}"
+
+
+class Problems:
+    """Collects the errors of one pass so that the first one in the files is reported.
+
+    Checking in code order would make the reported error depend on how the loader is
+    written; users fix files top to bottom, so the earliest place wins.
+    """
+
+    def __init__(self, sources: Sequence[str] = ()) -> None:
+        self._sources = list(sources)
+        self._errors: list[InventoryError] = []
+
+    def add(self, error: InventoryError) -> None:
+        self._errors.append(error)
+
+    def raise_first(self) -> None:
+        """Raise the earliest collected error, if any."""
+        if self._errors:
+            raise min(self._errors, key=self._order)
+
+    def _order(self, error: InventoryError) -> tuple[int, int, int, str]:
+        where = error.location
+        source = self._sources.index(error.path) if error.path in self._sources else 0
+        if where is None:
+            return (source, 0, 0, error.message)
+        return (source, where.line, where.column, error.message)

@@ -1,0 +1,291 @@
+"""YAML → plain data plus the line:column of every key and value, loaded safely."""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass, field
+from typing import TypeAlias
+
+import yaml
+from yaml.error import Mark
+from yaml.nodes import MappingNode, Node, ScalarNode, SequenceNode
+
+from .errors import InventoryError
+from .model import Location
+
+# Where a value sits in the document: ("services", "api", "ports", 0).
+DocPath: TypeAlias = "tuple[str | int, ...]"
+# The JSON-like data an inventory document holds.
+Data: TypeAlias = "bool | int | float | str | list[Data] | dict[str, Data] | None"
+# Rewrites one string scalar's text; returns the new text and whether YAML should decide
+# its type again (as if the new text had been written unquoted). Raises ValueError with a
+# message for the user.
+Substitute = Callable[[str], tuple[str, bool]]
+
+_NULL = "tag:yaml.org,2002:null"
+_BOOL = "tag:yaml.org,2002:bool"
+_INT = "tag:yaml.org,2002:int"
+_FLOAT = "tag:yaml.org,2002:float"
+_STR = "tag:yaml.org,2002:str"
+_MERGE = "tag:yaml.org,2002:merge"
+# Dates would reach the schema as datetime objects and '=' as a special "value" tag; in an
+# inventory both are only ever meant as text.
+_NOT_IMPLICIT = {"tag:yaml.org,2002:timestamp", "tag:yaml.org,2002:value"}
+
+# Inside [ ] and { } YAML reads "{", "," or ":" as structure, so `ports: [${PORT}]` would
+# not parse. Before parsing, the indicator characters of each `${...}` reference are
+# swapped one for one with private-use characters (same length: marks stay exact), and
+# swapped back in every key and scalar. Only the reference text is shielded; the values
+# it stands for are substituted after parsing and never seen by the YAML parser.
+_REFERENCE = re.compile(r"\$\{[^}\n]*\}")
+_INDICATORS = "{}[],#:"
+_SHIELDS = "".join(chr(0xE000 + i) for i in range(len(_INDICATORS)))
+_SHIELD = str.maketrans(_INDICATORS, _SHIELDS)
+_UNSHIELD = str.maketrans(_SHIELDS, _INDICATORS)
+
+
+class _Loader(yaml.SafeLoader):
+    """SafeLoader that composes nodes (with marks) and remembers explicitly tagged scalars."""
+
+    yaml_implicit_resolvers = {  # noqa: RUF012  # PyYAML's own class attribute
+        first: [(tag, regexp) for tag, regexp in resolvers if tag not in _NOT_IMPLICIT]
+        for first, resolvers in yaml.SafeLoader.yaml_implicit_resolvers.items()
+    }
+
+    def __init__(self, stream: str) -> None:
+        super().__init__(stream)
+        self.explicitly_tagged: set[int] = set()
+
+    def compose_scalar_node(self, anchor: dict[object, Node]) -> ScalarNode:
+        tag = self.peek_event().tag  # type: ignore[no-untyped-call]  # untyped in the stubs
+        node = super().compose_scalar_node(anchor)
+        if tag not in (None, "!"):
+            self.explicitly_tagged.add(id(node))
+        return node
+
+
+@dataclass(frozen=True)
+class Document:
+    """One parsed inventory file: its data and where each key and value was written."""
+
+    path: str
+    data: Data
+    values: Mapping[DocPath, Location]
+    keys: Mapping[DocPath, Location]
+    # The text as written, for scalars that ${...} interpolation changed.
+    written: Mapping[DocPath, str] = field(default_factory=dict)
+
+    def value_location(self, path: DocPath) -> Location:
+        """Where the value at `path` starts (or its nearest enclosing value's start)."""
+        while path not in self.values and path:
+            path = path[:-1]
+        return self.values.get(path, Location(self.path, 1, 1))
+
+    def key_location(self, path: DocPath) -> Location:
+        """Where the key of the mapping entry at `path` was written (the value's, for items)."""
+        return self.keys.get(path) or self.value_location(path)
+
+    def error(self, path: DocPath, message: str, *, at_key: bool = False) -> InventoryError:
+        """The error `"{place}: {message}"` at the value (or key) at `path`."""
+        prefix = f"{place(path)}: " if path else ""
+        if at_key:
+            return InventoryError.at(self.key_location(path), prefix + message)
+        origin = f" (from '{self.written[path]}')" if path in self.written else ""
+        return InventoryError.at(self.value_location(path), prefix + message + origin)
+
+
+def place(path: DocPath) -> str:
+    """`services.api.ports[1]`: a path as users read it."""
+    text = ""
+    for part in path:
+        text += f"[{part}]" if isinstance(part, int) else f".{part}" if text else part
+    return text
+
+
+def location(path: str, mark: Mark) -> Location:
+    """A YAML mark (0-based) as a Location (1-based, as editors count)."""
+    return Location(path, mark.line + 1, mark.column + 1)
+
+
+def load_document(text: str, path: str, substitute: Substitute | None = None) -> Document:
+    """Parse one YAML document safely, keeping marks; None data when it is empty.
+
+    Duplicate keys, unsupported tags, recursive aliases and YAML syntax errors raise
+    InventoryError at their place. `substitute` rewrites every string value (not keys).
+    """
+    shielded = not any(char in text for char in _SHIELDS)
+    if shielded:
+        text = _REFERENCE.sub(lambda ref: ref[0].translate(_SHIELD), text)
+    try:
+        loader = _Loader(text)
+    except yaml.reader.ReaderError as exc:
+        line = text.count("\n", 0, exc.position) + 1
+        column = exc.position - text.rfind("\n", 0, exc.position)
+        message = f"invalid YAML: the control character #x{exc.character:04x} is not allowed"
+        raise InventoryError.at(Location(path, line, column), message) from None
+    loader.name = path
+    try:
+        root = loader.get_single_node()
+    except yaml.MarkedYAMLError as exc:
+        raise _syntax_error(path, exc, _UNSHIELD if shielded else {}) from None
+    except yaml.YAMLError as exc:  # anything PyYAML raises without a mark
+        raise InventoryError(path, f"invalid YAML: {exc}".replace("\n", " ")) from None
+    finally:
+        loader.dispose()
+    if root is None:
+        return Document(path, None, {}, {})
+    converter = _Converter(loader, path, substitute, _UNSHIELD if shielded else {})
+    data = converter.value(root, ())
+    return Document(path, data, converter.values, converter.keys, converter.written)
+
+
+def _syntax_error(path: str, exc: yaml.MarkedYAMLError, unshield: dict[int, int]) -> InventoryError:
+    mark = exc.problem_mark or exc.context_mark
+    problem = (exc.problem or "not valid YAML").translate(unshield)
+    if "'\\t'" in problem:
+        problem = "a tab character here; YAML indents with spaces only"
+    elif problem == "mapping values are not allowed here":
+        problem += " (check this line's indentation, or quote a value containing ': ')"
+    elif exc.context and exc.context_mark and exc.context_mark is not mark:
+        context = exc.context.replace("while ", "", 1)
+        problem += f" ({context} that started at {exc.context_mark.line + 1}:"
+        problem += f"{exc.context_mark.column + 1})"
+    elif exc.context:
+        problem += f" ({exc.context})"
+    message = f"invalid YAML: {problem}"
+    if mark is None:
+        return InventoryError(path, message)
+    return InventoryError.at(location(path, mark), message)
+
+
+class _Converter:
+    """Turns composed nodes into plain data, recording marks by document path."""
+
+    def __init__(
+        self,
+        loader: _Loader,
+        path: str,
+        substitute: Substitute | None,
+        unshield: dict[int, int],
+    ) -> None:
+        self.loader = loader
+        self.unshield = unshield
+        self.path = path
+        self.substitute = substitute
+        self.values: dict[DocPath, Location] = {}
+        self.keys: dict[DocPath, Location] = {}
+        self.written: dict[DocPath, str] = {}
+        self._active: set[int] = set()  # collections being converted: alias loops
+
+    def error(self, node: Node, path: DocPath, message: str) -> InventoryError:
+        prefix = f"{place(path)}: " if path else ""
+        return InventoryError.at(location(self.path, node.start_mark), prefix + message)
+
+    def value(self, node: Node, path: DocPath) -> Data:
+        self.values[path] = location(self.path, node.start_mark)
+        if isinstance(node, ScalarNode):
+            return self.scalar(node, path)
+        if id(node) in self._active:
+            raise self.error(node, path, "an alias refers to a collection that contains it")
+        self._active.add(id(node))
+        try:
+            if isinstance(node, SequenceNode):
+                return [self.value(item, (*path, i)) for i, item in enumerate(node.value)]
+            assert isinstance(node, MappingNode)
+            return self.mapping(node, path)
+        finally:
+            self._active.discard(id(node))
+
+    def mapping(self, node: MappingNode, path: DocPath) -> dict[str, Data]:
+        explicit: dict[str, Node] = {}
+        for key_node, _ in node.value:
+            if key_node.tag == _MERGE:
+                continue
+            key = self.key(key_node, path)
+            if key in explicit:
+                first = location(self.path, explicit[key].start_mark)
+                raise self.error(
+                    key_node,
+                    (*path, key),
+                    f"duplicate key '{key}' (first written at {first.line}:{first.column})",
+                )
+            explicit[key] = key_node
+        result: dict[str, Data] = {}
+        for key, key_node, value_node in self.entries(node, path, explicit):
+            if key not in result:
+                where = (*path, key)
+                self.keys[where] = location(self.path, key_node.start_mark)
+                result[key] = self.value(value_node, where)
+        return result
+
+    def entries(
+        self, node: MappingNode, path: DocPath, explicit: Mapping[str, Node]
+    ) -> list[tuple[str, Node, Node]]:
+        """The mapping's entries in order, `<<` merges expanded where they are written.
+
+        As YAML's merge key says, keys written in the mapping win over merged ones, and an
+        earlier merged mapping wins over a later one.
+        """
+        entries: list[tuple[str, Node, Node]] = []
+        for key_node, value_node in node.value:
+            if key_node.tag != _MERGE:
+                entries.append((self.key(key_node, path), key_node, value_node))
+                continue
+            sources = value_node.value if isinstance(value_node, SequenceNode) else [value_node]
+            for source in sources:
+                if not isinstance(source, MappingNode):
+                    raise self.error(source, path, "'<<' merges a mapping or a list of mappings")
+                if id(source) in self._active:
+                    raise self.error(source, path, "'<<' merges a mapping that contains it")
+                self._active.add(id(source))
+                own = {self.key(k, path): k for k, _ in source.value if k.tag != _MERGE}
+                try:
+                    merged = self.entries(source, path, own)
+                finally:
+                    self._active.discard(id(source))
+                entries.extend(entry for entry in merged if entry[0] not in explicit)
+        return entries
+
+    def key(self, node: Node, path: DocPath) -> str:
+        # Keys are names as written: never interpolated, and `on:` or `80:` stay text.
+        if not isinstance(node, ScalarNode):
+            kind = "list" if isinstance(node, SequenceNode) else "mapping"
+            raise self.error(node, path, f"a key must be a name, not a {kind}")
+        return str(node.value).translate(self.unshield)
+
+    def scalar(self, node: ScalarNode, path: DocPath) -> Data:
+        tag, text = node.tag, str(node.value).translate(self.unshield)
+        if tag == _STR and self.substitute is not None and "$" in text:
+            try:
+                new_text, retype = self.substitute(text)
+            except ValueError as exc:
+                raise self.error(node, path, str(exc)) from None
+            if new_text != text:
+                self.written[path] = text
+            # Only an unquoted, untagged scalar that was one ${...} takes the type YAML would
+            # give its value (ports: [${PORT}] is a number); the value itself is never
+            # parsed as YAML, so it cannot add structure.
+            if retype and node.style is None and id(node) not in self.loader.explicitly_tagged:
+                tag = self.loader.resolve(  # type: ignore[no-untyped-call]  # untyped in the stubs
+                    ScalarNode, new_text, (True, False)
+                )
+                if tag not in (_NULL, _BOOL, _INT, _FLOAT):  # e.g. a value of "<<"
+                    tag = _STR
+            text = new_text
+        return self.construct(node, path, tag, text)
+
+    def construct(self, node: ScalarNode, path: DocPath, tag: str, text: str) -> Data:
+        scalar = ScalarNode(tag, text, node.start_mark, node.end_mark)
+        if tag == _STR:
+            return text
+        if tag == _NULL:
+            return None
+        if tag == _BOOL:
+            return self.loader.construct_yaml_bool(scalar)
+        if tag == _INT:
+            return self.loader.construct_yaml_int(scalar)
+        if tag == _FLOAT:
+            return self.loader.construct_yaml_float(scalar)
+        shown = tag.replace("tag:yaml.org,2002:", "!!")
+        raise self.error(node, path, f"the YAML tag {shown} is not supported in an inventory")
