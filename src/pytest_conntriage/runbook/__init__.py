@@ -1,0 +1,7 @@
+"""The triage manual as data: bundled entries, users' own files, one validated format."""
+
+from __future__ import annotations
+
+from .load import BUNDLED_DIR, SCHEMA_PATH, RunbookError, load_entries, load_runbook
+
+__all__ = ["BUNDLED_DIR", "SCHEMA_PATH", "RunbookError", "load_entries", "load_runbook"]

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 from enum import Enum
 
@@ -16,12 +16,33 @@ class Side(str, Enum):
     TARGET = "target"  # the host the service runs on
 
 
+class Platform(str, Enum):
+    """Where an alternative command applies; the main command is the Linux one."""
+
+    LINUX = "linux"
+    MACOS = "macos"
+    WINDOWS = "windows"
+    ANY = "any"
+
+
+@dataclass(frozen=True)
+class Alternative:
+    """The same step with another tool or on another platform (kept as data, not printed)."""
+
+    platform: Platform
+    command: str
+
+
 @dataclass(frozen=True)
 class Step:
     """One instruction; `command`, if any, is a template whose values get shell-quoted."""
 
     text: str
     command: str = ""
+    # More specific forms of `command`, tried first: the first whose placeholders are all
+    # known is used, so `dig @{resolver_address} ...` appears only when a resolver is.
+    prefer: tuple[str, ...] = ()
+    alternatives: tuple[Alternative, ...] = ()
 
 
 @dataclass(frozen=True)
@@ -38,6 +59,8 @@ class Diagnostic:
     side: Side
     command: str  # template: {host} {address} {port} {name} {resolver} {unit} ...
     tells: str  # what the result tells apart
+    prefer: tuple[str, ...] = ()  # as Step.prefer
+    alternatives: tuple[Alternative, ...] = ()
 
 
 @dataclass(frozen=True)
@@ -57,6 +80,9 @@ class Cause:
     weights: Mapping[Outcome, int]
     diagnostics: tuple[str, ...]  # Diagnostic ids, most telling first
     resolutions: tuple[str, ...]  # Resolution ids
+    # Per outcome, the prose template saying why the outcome fits (or rules out) this
+    # cause: the "why:" line a person reads under the cause.
+    why: Mapping[Outcome, str] = field(default_factory=dict)
 
 
 @dataclass(frozen=True)
@@ -91,3 +117,13 @@ class Runbook:
             if outcome in entry.outcomes:
                 return entry
         return None
+
+    def extended(self, entries: Iterable[RunbookEntry]) -> Runbook:
+        """This runbook plus `entries`; one with a known id replaces it and moves last."""
+        merged = {entry.id: entry for entry in self.entries}
+        for entry in entries:
+            # Re-inserting moves the id to the end: the replacement is the later-loaded
+            # entry, so it also wins `entry_for` over entries loaded between the two.
+            merged.pop(entry.id, None)
+            merged[entry.id] = entry
+        return Runbook(tuple(merged.values()))

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, fields
 from enum import Enum
 
 from ..outcome import Outcome
@@ -10,6 +10,8 @@ from ..runbook.model import Side
 
 
 class Verdict(str, Enum):
+    """How strongly triage holds a cause responsible, from its score (see triage.rank)."""
+
     CONFIRMED = "confirmed"
     LIKELY = "likely"
     POSSIBLE = "possible"
@@ -31,7 +33,23 @@ class Facts:
     listen: str | None = None
 
     def values(self) -> dict[str, str]:
-        return {k: str(v) for k, v in self.__dict__.items() if v is not None}
+        """The known values by placeholder name (runbook.template.PLACEHOLDERS)."""
+        known = {f.name: str(v) for f in fields(self) if (v := getattr(self, f.name)) is not None}
+        if self.resolver:
+            # dig and friends take the resolver's address and port apart: `@ADDR -p PORT`.
+            known["resolver_address"], known["resolver_port"] = split_resolver(self.resolver)
+        return known
+
+
+def split_resolver(resolver: str) -> tuple[str, str]:
+    """("127.0.0.1", "5353") for "127.0.0.1:5353"; port 53 when none is written."""
+    if resolver.startswith("["):  # "[2001:db8::53]:5353" or "[2001:db8::53]"
+        address, _, rest = resolver[1:].partition("]")
+        return address, rest[1:] if rest.startswith(":") and rest[1:] else "53"
+    if resolver.count(":") == 1:
+        address, _, port = resolver.partition(":")
+        return address, port or "53"
+    return resolver, "53"  # an IPv4 address alone, or a bare IPv6 one
 
 
 @dataclass(frozen=True)

@@ -1,0 +1,84 @@
+"""Runbook templates: `{port}`-style placeholders, with `{{` and `}}` for literal braces."""
+
+from __future__ import annotations
+
+import difflib
+import string
+from collections.abc import Callable, Mapping
+
+# The values triage knows about a failure (triage.model.Facts.values() yields exactly
+# these). resolver_address and resolver_port split `resolver` ("127.0.0.1:5353") for
+# tools such as dig that take the two apart (`dig @ADDRESS -p PORT`).
+PLACEHOLDERS = frozenset(
+    {
+        "host",
+        "address",
+        "port",
+        "name",
+        "resolver",
+        "resolver_address",
+        "resolver_port",
+        "unit",
+        "service",
+        "vantage",
+        "listen",
+    }
+)
+
+_FORMATTER = string.Formatter()
+
+
+class TemplateError(ValueError):
+    """A template that names an unknown value or whose braces do not pair up."""
+
+
+def placeholders(template: str) -> tuple[str, ...]:
+    """The names `template` uses, in order; TemplateError if it is malformed or unknown."""
+    names: list[str] = []
+    for _, field_name, spec, conversion in _parse(template):
+        if field_name is None:
+            continue
+        if field_name == "":
+            raise TemplateError("empty placeholder {} (write {{ and }} for literal braces)")
+        if spec or conversion:
+            raise TemplateError(
+                f"placeholder {{{field_name}}} cannot have a format or conversion"
+                " (write {{ and }} for literal braces)"
+            )
+        if field_name not in PLACEHOLDERS:
+            raise TemplateError(_unknown(field_name))
+        names.append(field_name)
+    return tuple(names)
+
+
+def render(
+    template: str, values: Mapping[str, str], quote: Callable[[str], str] | None = None
+) -> str:
+    """Fill `template`; a value it lacks stays `<name>`; `quote` wraps each known value."""
+    out: list[str] = []
+    for literal, field_name, _, _ in _parse(template):
+        out.append(literal)
+        if field_name is None:
+            continue
+        value = values.get(field_name)
+        if value is None:
+            out.append(f"<{field_name}>")
+        else:
+            out.append(quote(value) if quote else value)
+    return "".join(out)
+
+
+def _parse(template: str) -> list[tuple[str, str | None, str | None, str | None]]:
+    try:
+        return list(_FORMATTER.parse(template))
+    except ValueError as exc:  # "Single '}' encountered in format string", ...
+        raise TemplateError(
+            f"bad template: {exc} (write {{{{ and }}}} for literal braces)"
+        ) from None
+
+
+def _unknown(name: str) -> str:
+    close = difflib.get_close_matches(name, sorted(PLACEHOLDERS), n=1)
+    if close:
+        return f"unknown placeholder {{{name}}} (did you mean {{{close[0]}}}?)"
+    return f"unknown placeholder {{{name}}} (known: {', '.join(sorted(PLACEHOLDERS))})"

@@ -1,0 +1,87 @@
+"""Ranking as one declarative step: outcome weights, then findings, then verdicts in order."""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass
+
+from ..outcome import Outcome
+from ..runbook.model import RunbookEntry
+from .model import Verdict
+
+CONFIRMED = 100  # the evidence proves the cause
+LIKELY = 60  # from here on a cause is "likely"; above 0 it is "possible"
+
+
+@dataclass(frozen=True)
+class Finding:
+    """Evidence about one cause that overrides what the outcome alone says of it.
+
+    Rules produce these: today from the check's facts (triage.rules), later from what is
+    gathered on the hosts (listening sockets, firewall verdicts, journal lines).
+    """
+
+    cause: str  # a cause id; a finding about a cause the entry lacks is ignored
+    score: int  # 100 confirms, 0 rules out, anything between re-weighs
+    evidence: str  # prose template: the line shown under the cause
+
+    def __post_init__(self) -> None:
+        if not 0 <= self.score <= CONFIRMED:
+            raise ValueError(f"finding score {self.score} for {self.cause} is not within 0-100")
+
+
+@dataclass(frozen=True)
+class Score:
+    """Where one cause stands, and the (unfilled) evidence lines that put it there."""
+
+    cause: str
+    score: int
+    evidence: tuple[str, ...]
+
+
+def from_outcome(entry: RunbookEntry, outcome: Outcome) -> tuple[Score, ...]:
+    """Every cause of `entry` scored by the runbook's weight for `outcome`, in runbook order."""
+    return tuple(
+        Score(c.id, c.weights.get(outcome, 0), (c.why[outcome],) if outcome in c.why else ())
+        for c in entry.causes
+    )
+
+
+def adjust(scores: Sequence[Score], findings: Iterable[Finding]) -> tuple[Score, ...]:
+    """Apply `findings` in order: each sets its cause's score and adds its evidence line.
+
+    Later findings win, so stronger evidence is passed last; the outcome's own "why"
+    stays first, as the context the later lines refine.
+    """
+    by_id = {s.cause: s for s in scores}
+    for finding in findings:
+        current = by_id.get(finding.cause)
+        if current is not None:
+            by_id[finding.cause] = Score(
+                finding.cause, finding.score, (*current.evidence, finding.evidence)
+            )
+    return tuple(by_id[s.cause] for s in scores)
+
+
+def ranked(scores: Iterable[Score]) -> tuple[Score, ...]:
+    """Highest score first, ties in runbook order; ruled-out causes (score 0) land last."""
+    return tuple(sorted(scores, key=lambda s: -s.score))  # sorted() is stable
+
+
+def verdict(score: int) -> Verdict:
+    """The word for a score: confirmed (100), likely (60+), possible (1+), ruled out (0)."""
+    if score >= CONFIRMED:
+        return Verdict.CONFIRMED
+    if score >= LIKELY:
+        return Verdict.LIKELY
+    if score > 0:
+        return Verdict.POSSIBLE
+    return Verdict.RULED_OUT
+
+
+def diagnostic_order(entry: RunbookEntry, scores: Iterable[Score]) -> tuple[str, ...]:
+    """What to run next: the causes still in play, best first, each's diagnostics in its
+    own order (most telling first), every diagnostic once, where first named."""
+    causes = {c.id: c for c in entry.causes}
+    wanted = (d for s in scores if s.score > 0 for d in causes[s.cause].diagnostics)
+    return tuple(d for d in dict.fromkeys(wanted) if d in entry.diagnostics)

@@ -1,0 +1,240 @@
+"""The bundled runbook: it loads, validates, and keeps the triage manual's facts."""
+
+from __future__ import annotations
+
+import dataclasses
+import json
+from pathlib import Path
+
+import pytest
+import yaml
+from jsonschema import Draft202012Validator
+
+from pytest_conntriage.outcome import Outcome
+from pytest_conntriage.runbook import BUNDLED_DIR, SCHEMA_PATH, load_entries, load_runbook
+from pytest_conntriage.runbook.model import Diagnostic, Platform, Runbook, Side, Step
+from pytest_conntriage.runbook.template import PLACEHOLDERS
+from pytest_conntriage.triage.model import Facts
+
+BUNDLED = Path(BUNDLED_DIR) / "tcp-connectivity.yaml"
+REFERENCE = "The Triage Manual — Batch Entry: Connection refused / connection timeout"
+CAUSES = [
+    "service-down",
+    "wrong-port-or-interface",
+    "host-firewall",
+    "network-acl",
+    "dns-wrong-host",
+    "routing",
+    "backlog-full",
+    "not-ready",
+    "idle-drop",
+]
+DIAGNOSTICS = {
+    "listening-sockets": (Side.TARGET, "ss -tlnp | grep {port}"),
+    "raw-connect": (Side.CLIENT, "nc -zv {host} {port}"),
+    "dns-lookup": (Side.CLIENT, "dig {name}"),
+    "trace-path": (Side.CLIENT, "traceroute {host}"),
+    "host-firewall-rules": (Side.TARGET, "iptables -L -n -v | grep {port}"),
+    "service-logs": (Side.TARGET, "journalctl -u {unit} --since '30 minutes ago'"),
+}
+RESOLUTION_COMMANDS = {
+    "restart-service": ["systemctl restart {unit}", "ss -tlnp | grep {port}"],
+    "fix-bind-address": ["systemctl restart {unit}", "ss -tlnp | grep {port}"],
+    "allow-in-host-firewall": ["iptables -A INPUT -p tcp --dport {port} -j ACCEPT"],
+    "allow-in-security-group": [],
+    "fix-dns-record": ["systemd-resolve --flush-caches", "dig {name}"],
+    "raise-backlog": ["sysctl net.core.somaxconn"],
+}
+# The seed's Windows (and other-tool) variants, kept as data though not printed.
+ALTERNATIVES = {
+    "netstat -ano | findstr {port}",
+    "telnet {host} {port}",
+    "nslookup {name}",
+    "tracert {host}",
+    "Get-NetFirewallRule | Where-Object {{$_.Enabled -eq 'True'}} | Get-NetFirewallPortFilter"
+    " | Where-Object {{$_.LocalPort -eq '{port}'}}",
+    "Restart-Service {unit}",
+    "New-NetFirewallRule -DisplayName 'Allow Port {port}' -Direction Inbound -Protocol TCP"
+    " -LocalPort {port} -Action Allow",
+    "ipconfig /flushdns",
+}
+
+
+@pytest.fixture(scope="module")
+def runbook() -> Runbook:
+    return load_runbook([])
+
+
+def test_bundled_runbook_is_one_entry_with_the_manuals_reference(runbook: Runbook) -> None:
+    [entry] = runbook.entries
+    assert entry.id == "tcp-connectivity"
+    assert entry.reference == REFERENCE
+    assert entry.source == str(BUNDLED)
+    assert "no process is listening" in entry.summary
+
+
+def test_all_nine_causes_in_the_manuals_order(runbook: Runbook) -> None:
+    entry = runbook.entries[0]
+    assert [c.id for c in entry.causes] == CAUSES
+    for cause in entry.causes:
+        assert cause.title
+        assert cause.detail
+        assert set(cause.why) == set(cause.weights), cause.id
+        assert all(0 <= w <= 100 for w in cause.weights.values())
+        assert set(cause.diagnostics) <= set(entry.diagnostics)
+        assert set(cause.resolutions) <= set(entry.resolutions)
+
+
+def test_six_diagnostics_with_their_side_and_linux_command(runbook: Runbook) -> None:
+    found = {d.id: (d.side, d.command) for d in runbook.entries[0].diagnostics.values()}
+    assert found == DIAGNOSTICS
+    # dig asks the check's own resolver when there is one.
+    assert runbook.entries[0].diagnostics["dns-lookup"].prefer == (
+        "dig @{resolver_address} -p {resolver_port} {name}",
+    )
+
+
+def test_six_resolutions_with_the_manuals_commands(runbook: Runbook) -> None:
+    resolutions = runbook.entries[0].resolutions
+    assert set(resolutions) == set(RESOLUTION_COMMANDS)
+    for rid, commands in RESOLUTION_COMMANDS.items():
+        assert [s.command for s in resolutions[rid].steps if s.command] == commands, rid
+    backlog = " ".join(s.text for s in resolutions["raise-backlog"].steps)
+    assert "net.core.somaxconn" in backlog
+    assert "Scale out" in backlog
+
+
+def test_other_platforms_are_kept_as_alternatives(runbook: Runbook) -> None:
+    entry = runbook.entries[0]
+    holders: list[Diagnostic | Step] = [*entry.diagnostics.values()]
+    holders += [s for r in entry.resolutions.values() for s in r.steps]
+    commands = {a.command for h in holders for a in h.alternatives}
+    assert commands >= ALTERNATIVES
+    platforms = {a.platform for h in holders for a in h.alternatives}
+    assert Platform.WINDOWS in platforms
+
+
+def test_indicators_prevention_and_tools(runbook: Runbook) -> None:
+    entry = runbook.entries[0]
+    assert len(entry.indicators) == 6
+    assert {i.id for i in entry.indicators if Outcome.REFUSED in i.outcomes} >= {"refused-at-once"}
+    assert len(entry.prevention) == 5
+    assert any("Restart=on-failure" in p for p in entry.prevention)
+    assert len(entry.tools) == 9
+    assert any(t.startswith("Get-NetFirewallRule") for t in entry.tools)
+
+
+def test_entry_explains_every_failure_outcome_but_not_open(runbook: Runbook) -> None:
+    explained = runbook.entries[0].outcomes
+    failures = set(Outcome) - {Outcome.OPEN, Outcome.RESOLVED, Outcome.PROBE_ERROR}
+    assert explained == failures
+
+
+def test_bundled_file_validates_against_the_published_schema() -> None:
+    schema = json.loads(SCHEMA_PATH.read_text())
+    Draft202012Validator.check_schema(schema)
+    data = yaml.safe_load(BUNDLED.read_text())
+    assert list(Draft202012Validator(schema).iter_errors(data)) == []
+
+
+def test_schema_knows_exactly_the_outcomes_a_cause_can_name() -> None:
+    schema = json.loads(SCHEMA_PATH.read_text())
+    names = {o.value for o in Outcome} - {"resolved", "probe-error"}
+    assert set(schema["$defs"]["outcome"]["enum"]) == names
+    assert set(schema["$defs"]["cause"]["properties"]["outcomes"]["properties"]) == names
+
+
+def test_placeholders_are_exactly_what_facts_provide() -> None:
+    every = {f.name: "x" for f in dataclasses.fields(Facts)}
+    full = Facts(**{**every, "port": 1, "resolver": "127.0.0.1:5353"})  # type: ignore[arg-type]
+    assert set(full.values()) == PLACEHOLDERS
+
+
+def test_a_users_entry_with_the_same_id_replaces_the_bundled_one(tmp_path: Path) -> None:
+    text = BUNDLED.read_text().replace(
+        "title: The service is not running", "title: Our own words for a crashed service"
+    )
+    team = tmp_path / "team.yaml"
+    team.write_text(text)
+    [entry] = load_runbook([str(team)]).entries
+    assert entry.source == str(team)
+    assert entry.causes[0].title == "Our own words for a crashed service"
+
+
+def test_the_end_to_end_override_edit_still_validates(tmp_path: Path) -> None:
+    # Exactly what tests/test_plugin.py does to the bundled file: a title line inserted
+    # after the line holding `id: service-down`, at that line's indent, and the next
+    # line starting with `title:` (the original) dropped.
+    marker = "Our team's own words for a crashed service"
+    lines = BUNDLED.read_text().splitlines()
+    i = next(i for i, line in enumerate(lines) if "id: service-down" in line)
+    indent = lines[i][: len(lines[i]) - len(lines[i].lstrip())]
+    lines.insert(i + 1, f"{indent}title: {marker!r}")
+    dropped = next(j for j in range(i + 2, len(lines)) if lines[j].strip().startswith("title:"))
+    assert dropped == i + 2  # the cause's own title, not a later one
+    del lines[dropped]
+    team = tmp_path / "team.yaml"
+    team.write_text("\n".join(lines))
+    [entry] = load_runbook([str(team)]).entries
+    assert entry.causes[0].title == marker
+    assert [c.title for c in entry.causes[1:]] == [
+        c.title for c in load_runbook([]).entries[0].causes[1:]
+    ]
+
+
+def test_a_new_entry_adds_to_the_bundled_ones_and_wins_its_outcomes(tmp_path: Path) -> None:
+    team = tmp_path / "exposure.yaml"
+    team.write_text(
+        "version: 1\n"
+        "entries:\n"
+        "  - id: exposure\n"
+        "    title: A port that must be closed is open\n"
+        "    summary: Something admits traffic it should not\n"
+        "    reference: Our wiki, page 12\n"
+        "    causes:\n"
+        "      - id: rule-too-broad\n"
+        "        title: A firewall rule admits too much\n"
+        "        detail: An allow rule covers {port}\n"
+        "        outcomes:\n"
+        "          open: {weight: 80, why: 'port {port} accepted a connection'}\n"
+        "          refused: {weight: 5, why: 'never mind'}\n"
+        "        diagnostics: []\n"
+        "        resolutions: []\n"
+        "    diagnostics: []\n"
+        "    resolutions: []\n"
+    )
+    runbook = load_runbook([str(team)])
+    assert [e.id for e in runbook.entries] == ["tcp-connectivity", "exposure"]
+
+    def explains(outcome: Outcome) -> str | None:
+        entry = runbook.entry_for(outcome)
+        return entry.id if entry else None
+
+    assert explains(Outcome.OPEN) == "exposure"
+    # The later-loaded entry wins an outcome both explain.
+    assert explains(Outcome.REFUSED) == "exposure"
+    assert explains(Outcome.TIMEOUT) == "tcp-connectivity"
+    assert explains(Outcome.PROBE_ERROR) is None
+
+
+def test_replacing_moves_the_entry_last() -> None:
+    [bundled] = load_entries(str(BUNDLED))
+    other = dataclasses.replace(bundled, id="other")
+    mine = dataclasses.replace(bundled, title="mine")
+    runbook = Runbook((bundled,)).extended([other]).extended([mine])
+    assert [(e.id, e.title) for e in runbook.entries] == [
+        ("other", bundled.title),
+        ("tcp-connectivity", "mine"),
+    ]
+
+
+def test_the_example_in_the_docs_is_a_valid_runbook(tmp_path: Path) -> None:
+    docs = Path(__file__).parents[2] / "docs" / "runbook.md"
+    blocks = docs.read_text().split("```yaml\n")[1:]
+    example = next(b.split("```")[0] for b in blocks if b.startswith("version: 1"))
+    path = tmp_path / "example.yaml"
+    path.write_text(example)
+    [entry] = load_entries(str(path))
+    assert entry.id == "tcp-proxy"
+    runbook = load_runbook([str(path)])
+    assert runbook.entry_for(Outcome.REFUSED) is runbook.entries[-1]

@@ -1,0 +1,145 @@
+"""Filling templates: commands quote every value, prose does not, unknowns stay visible."""
+
+from __future__ import annotations
+
+import shlex
+
+import pytest
+
+from pytest_conntriage.outcome import Outcome
+from pytest_conntriage.runbook import load_runbook
+from pytest_conntriage.runbook.model import Side
+from pytest_conntriage.runbook.template import TemplateError, placeholders, render
+from pytest_conntriage.triage import diagnose
+from pytest_conntriage.triage.fill import command, prose
+from pytest_conntriage.triage.model import Facts, split_resolver
+
+HOSTILE = [
+    "x;rm -rf /",
+    "$(reboot)",
+    "`id`",
+    "api server",
+    "api\nserver",
+    "it's",
+    "a|b&c>d",
+]
+
+
+@pytest.mark.parametrize("value", HOSTILE)
+def test_commands_quote_hostile_values(value: str) -> None:
+    filled = command("systemctl restart {unit}", {"unit": value})
+    assert filled == f"systemctl restart {shlex.quote(value)}"
+    # The shell reads it back as exactly one argument: nothing runs, nothing splits.
+    assert shlex.split(filled) == ["systemctl", "restart", value]
+
+
+@pytest.mark.parametrize("value", HOSTILE)
+def test_prose_keeps_values_as_they_are(value: str) -> None:
+    assert prose("restart {unit} now", {"unit": value}) == f"restart {value} now"
+
+
+def test_hostile_inventory_values_through_a_whole_diagnosis() -> None:
+    facts = Facts(
+        address="127.0.0.3",
+        port=8080,
+        name="x;rm -rf /",
+        host="x;rm -rf /",
+        unit="$(reboot)",
+        resolver="127.0.0.1:5353",
+    )
+    d = diagnose(Outcome.REFUSED, facts, load_runbook([]))
+    assert d is not None
+    commands = [x.command for x in d.diagnostics]
+    commands += [s.command for c in d.causes for r in c.resolutions for s in r.steps]
+    assert "nc -zv 'x;rm -rf /' 8080" in commands
+    assert "journalctl -u '$(reboot)' --since '30 minutes ago'" in commands
+    assert "systemctl restart '$(reboot)'" in commands
+    assert "dig @127.0.0.1 -p 5353 'x;rm -rf /'" in commands
+    for line in commands:
+        assert "x;rm -rf /" not in line.replace("'x;rm -rf /'", "")
+        assert "$(reboot)" not in line.replace("'$(reboot)'", "")
+
+
+def test_missing_facts_stay_placeholders() -> None:
+    assert command("journalctl -u {unit} --since '30 minutes ago'", {}) == (
+        "journalctl -u <unit> --since '30 minutes ago'"
+    )
+    assert prose("nothing on port {port}", {}) == "nothing on port <port>"
+
+
+def test_missing_unit_in_a_real_diagnosis() -> None:
+    d = diagnose(Outcome.REFUSED, Facts(address="127.0.0.3", port=80), load_runbook([]))
+    assert d is not None
+    restart = d.causes[0].resolutions[0].steps[0]
+    assert restart.command == "systemctl restart <unit>"
+
+
+def test_refused_check_is_filled_with_real_values() -> None:
+    facts = Facts(address="127.0.0.3", port=8080, host="127.0.0.3", unit="api-server")
+    d = diagnose(Outcome.REFUSED, facts, load_runbook([]))
+    assert d is not None
+    assert d.causes[0].resolutions[0].steps[0].command == "systemctl restart api-server"
+    listed = [(x.side, x.command) for x in d.diagnostics]
+    assert listed[:2] == [
+        (Side.TARGET, "ss -tlnp | grep 8080"),
+        (Side.CLIENT, "nc -zv 127.0.0.3 8080"),
+    ]
+
+
+@pytest.mark.parametrize(
+    ("resolver", "expected"),
+    [
+        ("127.0.0.1:5353", "dig @127.0.0.1 -p 5353 api.test"),
+        ("192.0.2.53", "dig @192.0.2.53 -p 53 api.test"),
+        ("[::1]:5353", "dig @::1 -p 5353 api.test"),
+        (None, "dig api.test"),
+    ],
+)
+def test_dig_asks_the_checks_resolver_when_there_is_one(
+    resolver: str | None, expected: str
+) -> None:
+    facts = Facts(name="api.test", host="api.test", resolver=resolver)
+    d = diagnose(Outcome.DNS_NXDOMAIN, facts, load_runbook([]))
+    assert d is not None
+    assert d.diagnostics[0].command == expected
+
+
+@pytest.mark.parametrize(
+    ("text", "parts"),
+    [
+        ("127.0.0.1:5353", ("127.0.0.1", "5353")),
+        ("127.0.0.1", ("127.0.0.1", "53")),
+        ("[2001:db8::53]:5353", ("2001:db8::53", "5353")),
+        ("[2001:db8::53]", ("2001:db8::53", "53")),
+        ("2001:db8::53", ("2001:db8::53", "53")),
+    ],
+)
+def test_split_resolver(text: str, parts: tuple[str, str]) -> None:
+    assert split_resolver(text) == parts
+
+
+def test_prefer_falls_back_when_a_value_is_missing() -> None:
+    prefer = ["dig @{resolver_address} -p {resolver_port} {name}"]
+    assert command("dig {name}", {"name": "a.test"}, prefer) == "dig a.test"
+
+
+def test_doubled_braces_are_literal() -> None:
+    template = "Where-Object {{$_.LocalPort -eq '{port}'}}"
+    assert placeholders(template) == ("port",)
+    assert render(template, {"port": "80"}) == "Where-Object {$_.LocalPort -eq '80'}"
+
+
+@pytest.mark.parametrize(
+    ("template", "message"),
+    [
+        ("{hots}", "unknown placeholder {hots} (did you mean {host}?)"),
+        ("{}", "empty placeholder {}"),
+        ("{port:>5}", "placeholder {port} cannot have a format or conversion"),
+        ("{port!r}", "placeholder {port} cannot have a format or conversion"),
+        ("}", "bad template: Single '}' encountered in format string"),
+    ],
+)
+def test_bad_templates(template: str, message: str) -> None:
+    with pytest.raises(TemplateError) as caught:
+        placeholders(template)
+    assert str(caught.value).startswith(message)
