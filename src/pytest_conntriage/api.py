@@ -1,0 +1,117 @@
+"""The `conntriage` fixture: verify inventory checks, or ad-hoc endpoints, from any test."""
+
+from __future__ import annotations
+
+import sys
+from collections.abc import Sequence
+
+import pytest
+
+from .checks import Check, CheckKind, DnsCheck, TcpCheck, is_ip_literal
+from .evaluate import CheckResult, Evaluator
+from .inventory.model import LOCAL_VANTAGE, DnsMatch, DnsSpec, Location, Policy, Resolver
+from .probe.retry import MAX_BACKOFF_S
+from .report.text import failure_message, failure_text
+
+RESULT_KEY = pytest.StashKey[CheckResult]()
+
+# Slack on top of a check's own budget before waiting for it counts as an engine fault:
+# a probe queued behind thousands of others may legitimately wait for a free slot.
+ENGINE_SLACK_S = 120.0
+
+
+class ConnectivityFailure(AssertionError):
+    """A check failed; carries the result so the report can show the triage."""
+
+    def __init__(self, result: CheckResult) -> None:
+        super().__init__(failure_message(result))
+        self.result = result
+
+    @property
+    def text(self) -> str:
+        return failure_text(self.result)
+
+
+class Conntriage:
+    """What a test gets from the `conntriage` fixture."""
+
+    def __init__(self, evaluator: Evaluator, node: pytest.Item) -> None:
+        self._evaluator = evaluator
+        self._node = node
+
+    def verify(self, check: Check) -> CheckResult:
+        """Wait for `check`'s result; fail the test with the triage if it failed."""
+        result = self._evaluator.submit(check).result(timeout=_budget(check.policy))
+        self._node.stash[RESULT_KEY] = result
+        if isinstance(check, TcpCheck) and check.kind is CheckKind.CLOSED and result.outcome.is_dns:
+            pytest.skip(
+                f"cannot verify that {check.target} is closed: the name does not resolve "
+                f"({result.outcome.value})"
+            )
+        if not result.passed:
+            raise ConnectivityFailure(result)
+        return result
+
+    def expect_open(
+        self, host: str, port: int, *, timeout: float = 2.0, retries: int = 0, wait: float = 0.0
+    ) -> CheckResult:
+        """`host`:`port` must accept a TCP connection from here."""
+        policy = Policy(timeout, retries, wait)
+        return self.verify(_tcp(CheckKind.TCP, host, port, policy, _caller()))
+
+    def expect_closed(
+        self, host: str, port: int, *, timeout: float = 2.0, retries: int = 0, wait: float = 0.0
+    ) -> CheckResult:
+        """`host`:`port` must NOT accept a TCP connection from here."""
+        policy = Policy(timeout, retries, wait)
+        return self.verify(_tcp(CheckKind.CLOSED, host, port, policy, _caller()))
+
+    def expect_resolves(
+        self,
+        name: str,
+        *,
+        resolver: str | None = None,
+        expect: Sequence[str] = (),
+        match: str = "exact",
+        timeout: float = 2.0,
+        retries: int = 0,
+    ) -> CheckResult:
+        """`name` must resolve (via `resolver`, "ip" or "ip:port"), to `expect` if given."""
+        check = DnsCheck(
+            service="(test)",
+            name=name,
+            resolver=_resolver(resolver) if resolver else None,
+            spec=DnsSpec(tuple(expect), (), DnsMatch(match)),
+            policy=Policy(timeout, retries, 0.0),
+            location=_caller(),
+        )
+        return self.verify(check)
+
+
+def _tcp(kind: CheckKind, host: str, port: int, policy: Policy, where: Location) -> TcpCheck:
+    return TcpCheck(
+        kind=kind,
+        target=host,
+        port=port,
+        vantage=LOCAL_VANTAGE,
+        address=host if is_ip_literal(host) else None,
+        resolvers=(),
+        policy=policy,
+        location=where,
+    )
+
+
+def _resolver(text: str) -> Resolver:
+    host, _, port = text.rpartition(":") if text.count(":") == 1 else (text, "", "")
+    return Resolver(host, int(port)) if port else Resolver(text.strip("[]"))
+
+
+def _caller() -> Location:
+    """The test line that asked for an ad-hoc check, for the failure's location."""
+    frame = sys._getframe(2)  # 0: here, 1: the fixture's method, 2: the test
+    return Location(frame.f_code.co_filename, frame.f_lineno, 1)
+
+
+def _budget(policy: Policy) -> float:
+    per_attempt = policy.timeout + MAX_BACKOFF_S
+    return (policy.retries + 1) * per_attempt + policy.wait + ENGINE_SLACK_S

@@ -1,0 +1,180 @@
+"""Run a check's probes on the engine and decide pass or fail, with the diagnosis on failure."""
+
+from __future__ import annotations
+
+import asyncio
+import concurrent.futures
+from collections.abc import Iterable
+from dataclasses import dataclass
+from functools import partial
+
+from .checks import Check, DnsCheck, Lookup, Resolutions, TcpCheck
+from .inventory.model import DnsMatch, Policy, Resolver
+from .outcome import Outcome
+from .probe.dns import RESOLV_CONF, ask_resolver, resolve_system
+from .probe.engine import Engine
+from .probe.result import Attempt, ProbeResult
+from .probe.retry import with_retries
+from .probe.tcp import connect_once
+from .runbook.model import Runbook
+from .triage import diagnose
+from .triage.model import Diagnosis, Facts
+
+
+@dataclass(frozen=True)
+class CheckResult:
+    check: Check
+    passed: bool
+    result: ProbeResult
+    diagnosis: Diagnosis | None = None
+
+    @property
+    def outcome(self) -> Outcome:
+        return self.result.outcome
+
+
+class Evaluator:
+    """Turns checks into probes on one engine and their results into verdicts."""
+
+    def __init__(self, engine: Engine, runbook: Runbook, resolv_conf: str = RESOLV_CONF):
+        self.engine = engine
+        self.runbook = runbook
+        self.resolv_conf = resolv_conf
+
+    # -- planning: names the tcp checks need, resolved once per run -----------------
+
+    def resolve_all(self, wanted: Iterable[Lookup], policy: Policy) -> Resolutions:
+        """Resolve every name concurrently; a name that does not resolve maps to ()."""
+        futures = {
+            lookup: self.engine.submit(("lookup", lookup), partial(self._lookup, lookup, policy))
+            for lookup in wanted
+        }
+        found: dict[Lookup, tuple[str, ...]] = {}
+        for lookup, future in futures.items():
+            attempt = future.result()
+            found[lookup] = attempt.answers if attempt.outcome is Outcome.RESOLVED else ()
+        return found
+
+    async def _lookup(self, lookup: Lookup, policy: Policy) -> Attempt:
+        """Union of what every resolver answers: a stale resolver's address gets probed too."""
+        name, resolvers = lookup
+        attempts = await asyncio.gather(
+            *(self._resolve_once(name, r, policy.timeout) for r in resolvers or (None,))
+        )
+        answers = sorted({a for attempt in attempts for a in attempt.answers})
+        if answers:
+            return Attempt(Outcome.RESOLVED, 0.0, answers=tuple(answers))
+        return attempts[0]
+
+    async def _resolve_once(self, name: str, resolver: Resolver | None, timeout: float) -> Attempt:
+        if resolver is None:
+            return await self.engine.bounded(resolve_system(name, timeout, self.resolv_conf))
+        return await self.engine.bounded(ask_resolver(name, resolver, timeout))
+
+    # -- running checks ----------------------------------------------------------
+
+    def submit(self, check: Check) -> concurrent.futures.Future[CheckResult]:
+        """Start `check` (once per run) and return its future result."""
+        return self.engine.submit(check, lambda: self._evaluate(check))
+
+    async def _evaluate(self, check: Check) -> CheckResult:
+        # Two checks naming the same probe (one endpoint in two services, say) share one
+        # run of it: the key is what the probe does, not which check asked.
+        if isinstance(check, DnsCheck):
+            key: tuple[object, ...] = ("dns", check.name, check.resolver, check.spec, check.policy)
+            result = await self.engine.once(
+                key, lambda: with_retries(lambda: self._dns_attempt(check), check.policy, _resolved)
+            )
+            passed = result.outcome is Outcome.RESOLVED
+        else:
+            wanted = _open if check.expect_open else _not_open
+            key = ("tcp", check.target, check.address, check.resolvers, check.port)
+            key += (check.policy, check.expect_open)
+            result = await self.engine.once(
+                key, lambda: with_retries(lambda: self._tcp_attempt(check), check.policy, wanted)
+            )
+            passed = wanted(result.final)
+        diagnosis = (
+            None
+            if passed
+            else diagnose(result.outcome, facts_for(check, result.final), self.runbook)
+        )
+        return CheckResult(check, passed, result, diagnosis)
+
+    async def _dns_attempt(self, check: DnsCheck) -> Attempt:
+        attempt = await self._resolve_once(check.name, check.resolver, check.policy.timeout)
+        if attempt.outcome is not Outcome.RESOLVED or not check.spec.expect:
+            return attempt
+        expected = set(check.spec.expect)
+        got = set(attempt.answers)
+        fits = got == expected if check.spec.match is DnsMatch.EXACT else expected <= got
+        if fits:
+            return attempt
+        missing = ", ".join(sorted(expected - got)) or "none"
+        extra = ", ".join(sorted(got - expected)) or "none"
+        detail = (
+            f"expected {_listing(expected)} ({check.spec.match.value}), got {_listing(got)}"
+            f" — missing: {missing}; unexpected: {extra}"
+        )
+        return Attempt(
+            Outcome.DNS_MISMATCH,
+            attempt.elapsed_ms,
+            attempt.address,
+            detail=detail,
+            answers=attempt.answers,
+        )
+
+    async def _tcp_attempt(self, check: TcpCheck) -> Attempt:
+        timeout = check.policy.timeout
+        if check.address is not None:
+            return await self.engine.bounded(connect_once(check.address, check.port, timeout))
+        # The name did not resolve when the checks were planned: try again now (a gate
+        # may be waiting for the record to appear), then probe what it resolves to.
+        looked = await self._lookup((check.target, check.resolvers), check.policy)
+        if looked.outcome is not Outcome.RESOLVED:
+            return looked
+        attempts = [
+            await self.engine.bounded(connect_once(address, check.port, timeout))
+            for address in looked.answers
+        ]
+        bad = [a for a in attempts if (a.outcome is Outcome.OPEN) is not check.expect_open]
+        return (bad or attempts)[0]
+
+
+def facts_for(check: Check, attempt: Attempt) -> Facts:
+    """The real values the runbook's templates are filled with for this failure."""
+    if isinstance(check, DnsCheck):
+        return Facts(
+            name=check.name,
+            host=check.name,
+            resolver=str(check.resolver) if check.resolver else None,
+            service=check.service,
+        )
+    resolver = check.resolvers[0] if check.resolvers else None
+    return Facts(
+        address=attempt.address or check.address,
+        port=check.port,
+        name=check.name,
+        host=check.target,
+        resolver=str(resolver) if resolver else None,
+        unit=check.unit,
+        service=check.service,
+        vantage=check.vantage,
+        listen=check.listen,
+    )
+
+
+def _listing(addresses: Iterable[str]) -> str:
+    return "[" + ", ".join(sorted(addresses)) + "]" if addresses else "[]"
+
+
+def _resolved(attempt: Attempt) -> bool:
+    return attempt.outcome is Outcome.RESOLVED
+
+
+def _open(attempt: Attempt) -> bool:
+    return attempt.outcome is Outcome.OPEN
+
+
+def _not_open(attempt: Attempt) -> bool:
+    return attempt.outcome is not Outcome.OPEN

@@ -1,0 +1,43 @@
+"""The `conntriage.*` properties a failing check carries into JUnit and across xdist."""
+
+from __future__ import annotations
+
+from ..checks import DnsCheck
+from ..evaluate import CheckResult
+from ..triage.model import Verdict
+
+PREFIX = "conntriage."
+
+
+def properties(result: CheckResult) -> list[tuple[str, str]]:
+    """Name/value pairs for `item.user_properties`: pytest's junitxml writes them."""
+    check = result.check
+    final = result.result.final
+    address = final.address if not isinstance(check, DnsCheck) else check.name
+    port = "" if isinstance(check, DnsCheck) else str(check.port)
+    pairs = [
+        ("check", check.kind.value),
+        ("outcome", result.outcome.value),
+        ("address", address or ""),
+        ("port", port),
+        ("attempts", str(len(result.result.attempts))),
+    ]
+    if result.diagnosis is not None:
+        ranked = [c for c in result.diagnosis.causes if c.verdict is not Verdict.RULED_OUT]
+        pairs.append(("causes", ",".join(c.id for c in ranked)))
+        if ranked:
+            pairs.append(("top_cause", ranked[0].id))
+            pairs.append(("top_cause_title", ranked[0].title))
+    return [(PREFIX + name, value) for name, value in pairs]
+
+
+def read(user_properties: object) -> dict[str, str]:
+    """The conntriage properties of a report, prefix stripped ({} for other tests)."""
+    found: dict[str, str] = {}
+    if isinstance(user_properties, (list, tuple)):
+        for pair in user_properties:
+            if isinstance(pair, (list, tuple)) and len(pair) == 2:
+                name, value = pair
+                if isinstance(name, str) and name.startswith(PREFIX):
+                    found[name[len(PREFIX) :]] = str(value)
+    return found

@@ -1,0 +1,129 @@
+"""The words of a failure: its one-line message and the full triage a person reads."""
+
+from __future__ import annotations
+
+from ..checks import CheckKind, DnsCheck, host_port
+from ..evaluate import CheckResult
+from ..outcome import Outcome
+from ..probe.result import Attempt
+from ..runbook.model import Side
+from ..triage.model import Diagnosis, RankedCause, Verdict
+
+# How many ranked causes get their resolution steps printed in full; the rest are
+# listed by title, so a failure stays readable on one screen.
+CAUSES_WITH_STEPS = 3
+
+
+def describe_check(result: CheckResult) -> str:
+    """ "tcp local -> api.example.com:443 (192.0.2.10), service api"."""
+    check = result.check
+    if isinstance(check, DnsCheck):
+        via = f"resolver {check.resolver}" if check.resolver else "the system resolver"
+        return f"dns {check.name} via {via}, service {check.service}"
+    target = host_port(check.target, check.port)
+    if check.address and check.address != check.target:
+        target += f" ({check.address})"
+    text = f"{check.kind.value} {check.vantage} -> {target}"
+    return text + (f", service {check.service}" if check.service else "")
+
+
+def outcome_line(result: CheckResult) -> str:
+    """What happened, in one line: "connection refused by 127.0.0.3:8080 after 0.2 ms"."""
+    attempt = result.result.final
+    count = len(result.result.attempts)
+    tries = f", {count} attempts ({result.result.history()})" if count > 1 else ""
+    return _attempt_line(result, attempt) + tries
+
+
+def _attempt_line(result: CheckResult, attempt: Attempt) -> str:
+    check = result.check
+    took = _ms(attempt.elapsed_ms)
+    if isinstance(check, DnsCheck) or attempt.outcome.is_dns:
+        name = check.name
+        where = f" at {attempt.address}" if attempt.address else ""
+        text = f"{name}: {attempt.outcome.describes}{where} after {took}"
+        return text + (f" — {attempt.detail}" if attempt.detail else "")
+    peer = host_port(attempt.address or "?", attempt.port or check.port)
+    if check.kind is CheckKind.CLOSED and attempt.outcome is Outcome.OPEN:
+        return f"{peer} accepted a connection from {check.vantage} in {took}, but must be closed"
+    errno = f" ({attempt.errno_name})" if attempt.errno_name else ""
+    if attempt.outcome is Outcome.TIMEOUT:
+        return f"no answer from {peer} within {check.policy.timeout:g} s{errno}"
+    if attempt.outcome is Outcome.REFUSED:
+        return f"connection refused by {peer} after {took}{errno}"
+    if attempt.outcome is Outcome.PROBE_ERROR:
+        return f"the probe to {peer} could not run: {attempt.detail}{errno}"
+    return f"{attempt.outcome.describes} for {peer} after {took}{errno}"
+
+
+def failure_message(result: CheckResult) -> str:
+    """The one line for JUnit's failure message and pytest's short summary."""
+    message = f"{result.outcome.value}: {outcome_line(result)}"
+    top = result.diagnosis.top if result.diagnosis else None
+    if top is not None:
+        message += f" — {top.verdict.value}: {top.id}"
+    return message
+
+
+def failure_text(result: CheckResult) -> str:
+    """The full triage: what happened, the ranked causes with fixes, what to run next."""
+    check = result.check
+    lines = [
+        describe_check(result),
+        f"  defined at {check.location}",
+        f"  outcome: {result.outcome.value} — {outcome_line(result)}",
+    ]
+    if len(result.result.attempts) > 1:
+        lines.append(f"  attempts: {result.result.history()}")
+    diagnosis = result.diagnosis
+    if diagnosis is None:
+        lines += ["", _no_entry(result)]
+        return "\n".join(lines)
+    lines += ["", f"Likely causes ({diagnosis.entry_id}: {diagnosis.entry_title}):"]
+    ranked = [c for c in diagnosis.causes if c.verdict is not Verdict.RULED_OUT]
+    for rank, cause in enumerate(ranked, 1):
+        lines += _cause_lines(rank, cause, full=rank <= CAUSES_WITH_STEPS)
+    ruled_out = [c.id for c in diagnosis.causes if c.verdict is Verdict.RULED_OUT]
+    if ruled_out:
+        lines.append(f"  ruled out by the outcome: {', '.join(ruled_out)}")
+    lines += ["", *_diagnostic_lines(diagnosis)]
+    lines += ["", f"Reference: {diagnosis.reference}"]
+    return "\n".join(lines)
+
+
+def _cause_lines(rank: int, cause: RankedCause, full: bool) -> list[str]:
+    lines = [f"  {rank}. [{cause.verdict.value}] {cause.title} ({cause.id})"]
+    if not full:
+        return lines
+    lines += [f"       why: {line}" for line in cause.evidence]
+    for resolution in cause.resolutions:
+        lines.append(f"       fix: {resolution.title}")
+        for step in resolution.steps:
+            lines.append(f"         - {step.text}")
+            if step.command:
+                lines.append(f"           $ {step.command}")
+    return lines
+
+
+def _diagnostic_lines(diagnosis: Diagnosis) -> list[str]:
+    lines = ["Next diagnostics:"]
+    for diagnostic in diagnosis.diagnostics:
+        where = "on the client" if diagnostic.side is Side.CLIENT else "on the target"
+        lines.append(f"  {where}: $ {diagnostic.command}")
+        lines.append(f"      {diagnostic.title} — {diagnostic.tells}")
+    return lines
+
+
+def _no_entry(result: CheckResult) -> str:
+    if result.check.kind is CheckKind.CLOSED:
+        return (
+            "Exposure: the port must not be reachable from this vantage. Find the rule that "
+            "admits it (host firewall, security group, network ACL) and remove or narrow it."
+        )
+    return f"No runbook entry explains outcome '{result.outcome.value}'."
+
+
+def _ms(value: float) -> str:
+    if value >= 1000:
+        return f"{value / 1000:.1f} s"
+    return f"{value:.1f} ms"

@@ -1,0 +1,1 @@
+"""The built-in suites, collected whenever --inventory is given."""

@@ -1,0 +1,18 @@
+"""The built-in connectivity suite: one test per check the inventory asks for."""
+
+from __future__ import annotations
+
+from pytest_conntriage.api import Conntriage
+from pytest_conntriage.checks import DnsCheck, TcpCheck
+
+
+def test_dns(dns_check: DnsCheck, conntriage: Conntriage) -> None:
+    conntriage.verify(dns_check)
+
+
+def test_tcp(tcp_check: TcpCheck, conntriage: Conntriage) -> None:
+    conntriage.verify(tcp_check)
+
+
+def test_closed(closed_check: TcpCheck, conntriage: Conntriage) -> None:
+    conntriage.verify(closed_check)

@@ -1,0 +1,31 @@
+"""Shared fixtures: real loopback services the plugin is run against."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+
+import pytest
+
+from pytest_conntriage.demo.dnsserver import Behaviour, LoopbackDnsServer
+
+pytest_plugins = ["pytester"]
+
+
+@pytest.fixture(scope="session")
+def dns_server() -> Iterator[LoopbackDnsServer]:
+    """A DNS server on 127.0.0.1 knowing a few *.test names, one per DNS outcome."""
+    with LoopbackDnsServer(
+        "127.0.0.1",
+        records={
+            "api.test": ["127.0.0.2"],
+            "stale.test": ["127.0.0.9"],
+            "dual.test": ["127.0.0.2", "::1"],
+        },
+        behaviours={
+            "broken.test": Behaviour.SERVFAIL,
+            "refused.test": Behaviour.REFUSED,
+            "silent.test": Behaviour.DROP,
+            "empty.test": Behaviour.NODATA,
+        },
+    ) as server:
+        yield server

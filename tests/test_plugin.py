@@ -1,0 +1,422 @@
+"""The real plugin, run as a user runs it: `pytest --inventory FILE` in a subprocess."""
+
+from __future__ import annotations
+
+import socket
+import xml.etree.ElementTree as ET
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+
+from pytest_conntriage.demo.dnsserver import LoopbackDnsServer
+from pytest_conntriage.demo.listeners import FullQueueListener, OpenListener, closed_port
+
+
+@pytest.fixture
+def services(dns_server: LoopbackDnsServer, monkeypatch: pytest.MonkeyPatch) -> Iterator[None]:
+    """Open, wrong-interface and full-queue services; their ports in the environment."""
+    with (
+        OpenListener("127.0.0.2") as web,
+        OpenListener("127.0.0.2") as api,
+        FullQueueListener("127.0.0.4") as queue,
+    ):
+        monkeypatch.setenv("DNS", f"127.0.0.1:{dns_server.port}")
+        monkeypatch.setenv("WEB_PORT", str(web.port))
+        monkeypatch.setenv("API_PORT", str(api.port))
+        monkeypatch.setenv("QUEUE_PORT", str(queue.port))
+        monkeypatch.setenv("CLOSED_PORT", str(closed_port("127.0.0.2")))
+        yield
+
+
+class PendingListener:
+    """A listener that never accepts: each probe that reached it stays in its queue.
+
+    Counting what is queued tells exactly how many handshakes completed, which is how
+    the tests prove that a run probed an endpoint once, or not at all.
+    """
+
+    def __init__(self, address: str, backlog: int = 128) -> None:
+        self.sock = socket.socket()
+        self.sock.bind((address, 0))
+        self.sock.listen(backlog)
+        self.address = address
+        self.port: int = self.sock.getsockname()[1]
+
+    def handshakes(self) -> int:
+        self.sock.setblocking(False)
+        count = 0
+        while True:
+            try:
+                conn, _ = self.sock.accept()
+            except BlockingIOError:
+                return count
+            conn.close()
+            count += 1
+
+    def close(self) -> None:
+        self.sock.close()
+
+
+@pytest.fixture
+def pending_listener() -> Iterator[PendingListener]:
+    listener = PendingListener("127.0.0.7")
+    try:
+        yield listener
+    finally:
+        listener.close()
+
+
+INVENTORY = """\
+version: 1
+defaults:
+  timeout: 500ms
+  resolvers: ["${DNS}"]
+services:
+  web:
+    address: api.test
+    ports: [${WEB_PORT}]
+    dns:
+      expect: [127.0.0.2]
+    tags: [payments]
+  api:
+    address: 127.0.0.3
+    ports: [${API_PORT}]
+    unit: api-server
+  queue:
+    address: 127.0.0.4
+    ports: [${QUEUE_PORT}]
+  billing:
+    address: stale.test
+    ports: [${WEB_PORT}]
+    dns:
+      expect: [127.0.0.2]
+  legacy:
+    address: gone.test
+    ports: [80]
+  broken:
+    address: broken.test
+    ports: [80]
+  silent:
+    address: silent.test
+    ports: [80]
+closed:
+  - address: 127.0.0.2
+    ports: [${CLOSED_PORT}, ${WEB_PORT}]
+"""
+
+EXPECTED_OUTCOMES = {
+    "test_dns[api.test@127.0.0.1:*]": "passed",
+    "test_tcp[local->api.test:*@127.0.0.2]": "passed",
+    "test_tcp[local->127.0.0.3:*]": "refused",
+    "test_tcp[local->127.0.0.4:*]": "timeout",
+    "test_dns[stale.test@127.0.0.1:*]": "dns-mismatch",
+    "test_tcp[local->stale.test:*@127.0.0.9]": "refused",
+    "test_dns[gone.test@127.0.0.1:*]": "dns-nxdomain",
+    "test_tcp[local->gone.test:80@unresolved]": "dns-nxdomain",
+    "test_dns[broken.test@127.0.0.1:*]": "dns-servfail",
+    "test_tcp[local->broken.test:80@unresolved]": "dns-servfail",
+    "test_dns[silent.test@127.0.0.1:*]": "dns-timeout",
+    "test_tcp[local->silent.test:80@unresolved]": "dns-timeout",
+    "test_closed[local->127.0.0.2:*]": "passed|open",
+}
+
+
+def junit_cases(path: Path) -> dict[str, tuple[str, dict[str, str], str, str]]:
+    """name → (outcome or "passed", properties, failure message, failure body)."""
+    cases = {}
+    for case in ET.parse(path).getroot().iter("testcase"):
+        props = {p.get("name", ""): p.get("value", "") for p in case.iter("property")}
+        failure = case.find("failure")
+        if failure is None:
+            cases[case.get("name", "")] = ("passed", props, "", "")
+        else:
+            outcome = props.get("conntriage.outcome", "?")
+            cases[case.get("name", "")] = (
+                outcome,
+                props,
+                failure.get("message", ""),
+                failure.text or "",
+            )
+    return cases
+
+
+def run_inventory(pytester: pytest.Pytester, *args: str, text: str = INVENTORY) -> pytest.RunResult:
+    inventory = pytester.path / "inventory.yml"
+    inventory.write_text(text)
+    return pytester.runpytest_subprocess("--inventory", str(inventory), *args)
+
+
+def assert_expected(cases: dict[str, tuple[str, dict[str, str], str, str]]) -> None:
+    import fnmatch
+
+    for pattern, expected in EXPECTED_OUTCOMES.items():
+        # Test ids hold brackets, which fnmatch reads as character classes.
+        literal = "".join({"[": "[[]", "]": "[]]"}.get(c, c) for c in pattern)
+        matched = [v[0] for k, v in cases.items() if fnmatch.fnmatchcase(k, literal)]
+        assert matched, f"no test matches {pattern}: {sorted(cases)}"
+        assert set(matched) <= set(expected.split("|")), (pattern, matched)
+    assert len(cases) == 14
+
+
+@pytest.mark.usefixtures("services")
+def test_every_outcome_without_root_is_classified(pytester: pytest.Pytester) -> None:
+    junit = pytester.path / "junit.xml"
+    result = run_inventory(pytester, f"--junitxml={junit}")
+    result.assert_outcomes(passed=3, failed=11)
+    assert result.ret == 1
+    assert_expected(junit_cases(junit))
+    result.stdout.fnmatch_lines(
+        [
+            "conntriage: inventory *inventory.yml: 14 checks (5 dns, 7 tcp, 2 closed)*",
+            "*outcome: dns-nxdomain — gone.test: name does not exist (NXDOMAIN)*",
+            "*outcome: refused — connection refused by 127.0.0.3:* after * ms (ECONNREFUSED)",
+            "*outcome: timeout — no answer from 127.0.0.4:* within 0.5 s (ETIMEDOUT)",
+        ]
+    )
+    assert "Traceback" not in result.stdout.str()
+
+
+@pytest.mark.usefixtures("services")
+def test_failure_shows_ranked_causes_fixes_and_filled_commands(pytester: pytest.Pytester) -> None:
+    result = run_inventory(pytester, "-k", "127.0.0.3")
+    result.assert_outcomes(failed=1)
+    out = result.stdout.str()
+    # The diagnosis replaces the traceback.
+    assert "def test_tcp" not in out
+    assert "conntriage.verify" not in out
+    result.stdout.fnmatch_lines(
+        [
+            "*tcp local -> 127.0.0.3:*, service api",
+            "*defined at *inventory.yml:14:13",
+            "*outcome: refused — connection refused by 127.0.0.3:*",
+            "Likely causes (tcp-connectivity:*",
+            "  1. [[]likely[]] *not running* (service-down)",
+            "       why: *",
+            "       fix: *",
+            "  2. [[]likely[]] * (wrong-port-or-interface)",
+            "*ruled out by the outcome: *idle-drop*",
+            "Next diagnostics:",
+            "*$ ss -tlnp | grep *",
+            "*$ nc -zv 127.0.0.3 *",
+            "Reference: The Triage Manual — Batch Entry: Connection refused / connection timeout",
+        ]
+    )
+    # The unit named in the inventory is filled into the resolution steps.
+    assert "systemctl restart api-server" in out
+
+
+@pytest.mark.usefixtures("services")
+def test_terminal_summary_groups_failures_by_outcome_and_cause(pytester: pytest.Pytester) -> None:
+    result = run_inventory(pytester)
+    result.stdout.fnmatch_lines(
+        [
+            "*= connectivity triage =*",
+            "11 failed connectivity checks, by outcome and top cause:",
+            "     2 × refused            service-down: *",
+            "*test_tcp[[]local->127.0.0.3:*[]]",
+            "*test_tcp[[]local->stale.test:*@127.0.0.9[]]",
+        ]
+    )
+    result.stdout.fnmatch_lines(["     1 × timeout            *"])
+    result.stdout.fnmatch_lines(["     1 × open               no runbook cause"])
+
+
+@pytest.mark.usefixtures("services")
+def test_junit_carries_message_body_and_properties(pytester: pytest.Pytester) -> None:
+    junit = pytester.path / "junit.xml"
+    result = run_inventory(pytester, f"--junitxml={junit}")
+    cases = junit_cases(junit)
+    name = next(k for k in cases if k.startswith("test_tcp[local->127.0.0.3:"))
+    outcome, props, message, body = cases[name]
+    assert outcome == "refused"
+    assert "\n" not in message
+    assert message.startswith("refused: connection refused by 127.0.0.3:")
+    assert message.endswith("— likely: service-down")
+    assert "Likely causes" in body
+    assert "Next diagnostics:" in body
+    assert props["conntriage.address"] == "127.0.0.3"
+    assert props["conntriage.causes"].startswith("service-down,wrong-port-or-interface")
+    assert props["conntriage.top_cause"] == "service-down"
+    # A passing check still tells the dashboard what it saw.
+    passed = next(v for k, v in cases.items() if k.startswith("test_tcp[local->api.test:"))
+    assert passed[0] == "passed"
+    assert passed[1]["conntriage.outcome"] == "open"
+    # pytest's own writer, no xunit2 warning about record_property.
+    assert "record_property" not in result.stdout.str()
+    root = ET.parse(junit).getroot()
+    assert root.tag == "testsuites"
+
+
+@pytest.mark.usefixtures("services")
+def test_xdist_gives_the_same_outcomes_triage_and_junit(pytester: pytest.Pytester) -> None:
+    serial, parallel = pytester.path / "serial.xml", pytester.path / "parallel.xml"
+    run_inventory(pytester, f"--junitxml={serial}")
+    result = run_inventory(pytester, "-n", "2", f"--junitxml={parallel}")
+    result.assert_outcomes(passed=3, failed=11)
+    one, two = junit_cases(serial), junit_cases(parallel)
+    assert one.keys() == two.keys()
+    for name in one:
+        outcome, props, message, body = one[name]
+        assert two[name][0] == outcome, name
+        assert two[name][1].keys() == props.keys(), name
+        assert _without_timings(two[name][2]) == _without_timings(message), name
+        assert _without_timings(two[name][3]) == _without_timings(body), name
+    result.stdout.fnmatch_lines(["*= connectivity triage =*", "11 failed connectivity checks*"])
+
+
+def _without_timings(text: str) -> str:
+    import re
+
+    return re.sub(r"\d+(\.\d+)? (ms|s)\b", "T", text)
+
+
+def test_collect_only_probes_nothing(
+    pytester: pytest.Pytester, pending_listener: PendingListener
+) -> None:
+    port = pending_listener.port
+    text = f"version: 1\nservices:\n  s:\n    address: 127.0.0.7\n    ports: [{port}]\n"
+    result = run_inventory(pytester, "--collect-only", "-q", text=text)
+    result.stdout.fnmatch_lines([f"*test_tcp[[]local->127.0.0.7:{pending_listener.port}[]]"])
+    assert pending_listener.handshakes() == 0
+
+
+@pytest.mark.parametrize("workers", [[], ["-n", "2"]])
+def test_each_endpoint_is_probed_once(
+    pytester: pytest.Pytester, pending_listener: PendingListener, workers: list[str]
+) -> None:
+    # The same endpoint from two services is one probe; deselected checks are not probed.
+    port = pending_listener.port
+    text = (
+        "version: 1\nservices:\n"
+        f"  a:\n    address: 127.0.0.7\n    ports: [{port}]\n"
+        f"  b:\n    address: 127.0.0.7\n    ports: [{port}]\n    tags: [other]\n"
+        f"  c:\n    address: 127.0.0.8\n    ports: [{port}]\n    tags: [skipme]\n"
+    )
+    result = run_inventory(pytester, "-m", "not skipme", *workers, text=text)
+    result.assert_outcomes(passed=2)
+    assert pending_listener.handshakes() <= 2 if workers else pending_listener.handshakes() == 1
+
+
+@pytest.mark.usefixtures("services")
+def test_tags_become_markers(pytester: pytest.Pytester) -> None:
+    result = run_inventory(pytester, "-m", "payments", "--strict-markers")
+    result.assert_outcomes(passed=2)
+
+
+def test_bad_inventory_is_a_usage_error_naming_the_place(pytester: pytest.Pytester) -> None:
+    text = "version: 1\nservices:\n  api:\n    address: 127.0.0.1\n    prots: [80]\n"
+    result = run_inventory(pytester, text=text)
+    assert result.ret == pytest.ExitCode.USAGE_ERROR
+    result.stderr.fnmatch_lines(
+        ["ERROR: *inventory.yml:5:5: unknown key 'prots'*(did you mean 'ports'?)*"]
+    )
+    assert "Traceback" not in result.stderr.str() + result.stdout.str()
+
+
+def test_missing_inventory_file_is_a_usage_error(pytester: pytest.Pytester) -> None:
+    result = pytester.runpytest_subprocess("--inventory", "nope.yml")
+    assert result.ret == pytest.ExitCode.USAGE_ERROR
+    result.stderr.fnmatch_lines(["ERROR: nope.yml*"])
+    assert "Traceback" not in result.stderr.str()
+
+
+def test_wait_gate_passes_once_the_service_is_up(pytester: pytest.Pytester) -> None:
+    from pytest_conntriage.demo.listeners import DelayedListener, free_port
+
+    port = free_port("127.0.0.6")
+    junit = pytester.path / "junit.xml"
+    text = (
+        "version: 1\nservices:\n  gate:\n    address: 127.0.0.6\n"
+        f"    ports: [{port}]\n    wait: 10s\n    timeout: 500ms\n"
+    )
+    with DelayedListener("127.0.0.6", port, delay=1.5):
+        result = run_inventory(pytester, f"--junitxml={junit}", text=text)
+    result.assert_outcomes(passed=1)
+    (_, props, _, _) = next(iter(junit_cases(junit).values()))
+    assert props["conntriage.outcome"] == "open"
+    assert int(props["conntriage.attempts"]) > 1
+
+
+def test_retries_are_reported(pytester: pytest.Pytester) -> None:
+    port = closed_port("127.0.0.2")
+    text = (
+        "version: 1\ndefaults:\n  retries: 2\nservices:\n  s:\n"
+        f"    address: 127.0.0.2\n    ports: [{port}]\n"
+    )
+    result = run_inventory(pytester, text=text)
+    result.assert_outcomes(failed=1)
+    result.stdout.fnmatch_lines(["*, 3 attempts (refused ×3 after 0.* s)*"])
+
+
+def test_user_runbook_overrides_the_bundled_entry(pytester: pytest.Pytester) -> None:
+    from pytest_conntriage.runbook import BUNDLED_DIR
+
+    bundled = (Path(BUNDLED_DIR) / "tcp-connectivity.yaml").read_text()
+    custom = bundled.replace(
+        "Reference line placeholder", "Reference line placeholder"
+    )  # same entry id: replaces the bundled one
+    marker = "Our team's own words for a crashed service"
+    lines = custom.splitlines()
+    for i, line in enumerate(lines):
+        if "id: service-down" in line:
+            indent = line[: len(line) - len(line.lstrip())]
+            lines.insert(i + 1, f"{indent}title: {marker!r}")
+            break
+    runbook = pytester.path / "team.yaml"
+    runbook.write_text("\n".join(_drop_following_title(lines)))
+    port = closed_port("127.0.0.2")
+    text = f"version: 1\nservices:\n  s:\n    address: 127.0.0.2\n    ports: [{port}]\n"
+    result = run_inventory(pytester, "--runbook", str(runbook), text=text)
+    result.assert_outcomes(failed=1)
+    result.stdout.fnmatch_lines([f"*1. [[]likely[]] {marker} (service-down)"])
+
+
+def _drop_following_title(lines: list[str]) -> list[str]:
+    """Keep the inserted title, drop the entry's original one that follows it."""
+    out: list[str] = []
+    seen_inserted = False
+    for line in lines:
+        if "Our team's own words" in line:
+            seen_inserted = True
+            out.append(line)
+            continue
+        if seen_inserted and line.strip().startswith("title:"):
+            seen_inserted = False
+            continue
+        out.append(line)
+    return out
+
+
+def test_users_own_tests_use_the_fixture(pytester: pytest.Pytester) -> None:
+    port = closed_port("127.0.0.2")
+    pytester.makepyfile(
+        f"""
+        def test_mine(conntriage):
+            conntriage.expect_open("127.0.0.2", {port}, timeout=0.5)
+
+        def test_localhost_resolves(conntriage):
+            conntriage.expect_resolves("localhost")
+        """
+    )
+    result = pytester.runpytest_subprocess()
+    result.assert_outcomes(passed=1, failed=1)
+    result.stdout.fnmatch_lines(
+        [
+            "*defined at *test_users_own*.py:2:1",
+            "*outcome: refused*",
+            "*1. [[]likely[]] *(service-down)",
+        ]
+    )
+
+
+def test_remote_vantage_is_skipped_with_a_reason(pytester: pytest.Pytester) -> None:
+    text = (
+        "version: 1\nhosts:\n  web-1:\n    connection: ssh://deploy@web-1.example.com\n"
+        "services:\n  s:\n    address: 127.0.0.10\n    ports: [443]\n    from: [web-1]\n"
+    )
+    result = run_inventory(pytester, "-rs", text=text)
+    result.assert_outcomes(skipped=1)
+    result.stdout.fnmatch_lines(
+        ["*vantage 'web-1': probing from remote hosts is not supported yet*"]
+    )
