@@ -195,7 +195,7 @@ def test_failure_shows_ranked_causes_fixes_and_filled_commands(pytester: pytest.
             "       why: *",
             "       fix: *",
             "  2. [[]likely[]] * (wrong-port-or-interface)",
-            "*ruled out by the outcome: *idle-drop*",
+            "*ruled out: *idle-drop*",
             "Next diagnostics:",
             "*$ ss -tlnp | grep *",
             "*$ nc -zv 127.0.0.3 *",

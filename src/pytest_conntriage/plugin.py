@@ -9,6 +9,8 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from _pytest._code.code import ReprFileLocation, TerminalRepr
+from _pytest._io import TerminalWriter
 
 from .api import RESULT_KEY, ConnectivityFailure, Conntriage
 from .checks import (
@@ -132,26 +134,19 @@ def conntriage(request: pytest.FixtureRequest) -> Conntriage:
     return Conntriage(run.evaluator, request.node)
 
 
-class TriageRepr:
+class TriageRepr(TerminalRepr):
     """A failure shown as a diagnosis, not a traceback; `reprcrash` feeds JUnit's message."""
 
     def __init__(self, message: str, text: str, path: str, lineno: int) -> None:
-        self.reprcrash = _Crash(path, lineno, message)
+        self.reprcrash = ReprFileLocation(path, lineno, message)
         self.text = text
 
-    def toterminal(self, tw: Any) -> None:
+    def toterminal(self, tw: TerminalWriter) -> None:
         for line in self.text.splitlines():
             tw.line(line)
 
     def __str__(self) -> str:
         return self.text
-
-
-@dataclass
-class _Crash:
-    path: str
-    lineno: int
-    message: str
 
 
 class ConntriageRun:
@@ -246,22 +241,41 @@ class ConntriageRun:
 
     # -- reporting --------------------------------------------------------------
 
-    @pytest.hookimpl(wrapper=True)
+    @pytest.hookimpl(tryfirst=True)
     def pytest_runtest_makereport(
         self, item: pytest.Item, call: pytest.CallInfo[None]
-    ) -> Generator[None, pytest.TestReport, pytest.TestReport]:
-        report = yield
-        result = item.stash.get(RESULT_KEY, None)
-        if call.when != "call" or result is None:
-            return report
-        report.user_properties.extend(properties(result))
+    ) -> pytest.TestReport | None:
+        if call.when != "call":
+            return None
+        excinfo = call.excinfo
+        failure = excinfo.value if excinfo is not None else None
+        # The failing check's own result: a test may verify several.
+        result = (
+            failure.result
+            if isinstance(failure, ConnectivityFailure)
+            else item.stash.get(RESULT_KEY, None)
+        )
+        if result is None:
+            return None
         item.user_properties.extend(properties(result))
-        if call.excinfo is not None and isinstance(call.excinfo.value, ConnectivityFailure):
-            where = result.check.location
-            report.longrepr = TriageRepr(
-                failure_message(result), failure_text(result), where.path, where.line
-            )  # type: ignore[assignment]
-        return report
+        if not isinstance(failure, ConnectivityFailure):
+            return None  # pytest's own report; it copies item.user_properties
+        # Built here, not by pytest, so no Python traceback is rendered only to be
+        # replaced: with hundreds of endpoints down that cost seconds.
+        where = result.check.location
+        return pytest.TestReport(
+            item.nodeid,
+            item.location,
+            dict.fromkeys(item.keywords, 1),
+            "failed",
+            TriageRepr(failure_message(result), failure_text(result), where.path, where.line),
+            "call",
+            [(f"Captured {key} {when}", text) for when, key, text in item._report_sections],
+            call.duration,
+            call.start,
+            call.stop,
+            user_properties=item.user_properties,
+        )
 
     @pytest.hookimpl(wrapper=True)
     def pytest_report_to_serializable(self, report: pytest.TestReport) -> Generator[None, Any, Any]:

@@ -55,7 +55,9 @@ async def ask_resolver(name: str, resolver: Resolver, timeout: float) -> Attempt
     addresses = sorted({a for outcome, found, _ in answers if outcome is None for a in found})
     if addresses:
         return Attempt(Outcome.RESOLVED, elapsed, str(resolver), answers=tuple(addresses))
-    failures = {outcome or Outcome.DNS_NODATA: detail for outcome, _, detail in answers}
+    failures: dict[Outcome, str] = {}
+    for outcome, _, detail in answers:  # A before AAAA: the A query's detail is kept
+        failures.setdefault(outcome or Outcome.DNS_NODATA, detail)
     worst = next(o for o in _FAILURE_ORDER if o in failures)
     return Attempt(worst, elapsed, str(resolver), detail=failures[worst])
 

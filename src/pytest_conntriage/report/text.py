@@ -85,7 +85,7 @@ def failure_text(result: CheckResult) -> str:
         lines += _cause_lines(rank, cause, full=rank <= CAUSES_WITH_STEPS)
     ruled_out = [c.id for c in diagnosis.causes if c.verdict is Verdict.RULED_OUT]
     if ruled_out:
-        lines.append(f"  ruled out by the outcome: {', '.join(ruled_out)}")
+        lines.append(f"  ruled out: {', '.join(ruled_out)}")
     lines += ["", *_diagnostic_lines(diagnosis)]
     lines += ["", f"Reference: {diagnosis.reference}"]
     return "\n".join(lines)
