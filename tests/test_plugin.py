@@ -420,3 +420,24 @@ def test_remote_vantage_is_skipped_with_a_reason(pytester: pytest.Pytester) -> N
     result.stdout.fnmatch_lines(
         ["*vantage 'web-1': probing from remote hosts is not supported yet*"]
     )
+
+
+def test_checks_are_collected_under_the_inventory_that_defines_them(
+    pytester: pytest.Pytester,
+) -> None:
+    first, second = closed_port("127.0.0.2"), closed_port("127.0.0.3")
+    (pytester.path / "edge.yml").write_text(
+        f"version: 1\nservices:\n  a:\n    address: 127.0.0.2\n    ports: [{first}]\n"
+    )
+    (pytester.path / "core.yml").write_text(
+        f"version: 1\nservices:\n  b:\n    address: 127.0.0.3\n    ports: [{second}]\n"
+    )
+    junit = pytester.path / "junit.xml"
+    result = pytester.runpytest_subprocess(
+        "--inventory", "edge.yml", "--inventory", "core.yml", "-v", f"--junitxml={junit}"
+    )
+    result.assert_outcomes(failed=2)
+    result.stdout.fnmatch_lines([f"edge.yml::test_tcp[[]local->127.0.0.2:{first}[]] FAILED*"])
+    result.stdout.fnmatch_lines([f"core.yml::test_tcp[[]local->127.0.0.3:{second}[]] FAILED*"])
+    classnames = {c.get("classname") for c in ET.parse(junit).getroot().iter("testcase")}
+    assert classnames == {"edge.yml", "core.yml"}

@@ -2,10 +2,11 @@
 
 from __future__ import annotations
 
-import os
+import importlib
 from collections.abc import Generator, Iterable
 from dataclasses import dataclass
 from pathlib import Path
+from types import ModuleType
 from typing import Any
 
 import pytest
@@ -34,7 +35,7 @@ from .report.text import failure_message, failure_text
 from .runbook import RunbookError, load_runbook
 from .runbook.model import Runbook
 
-SUITES_DIR = Path(__file__).parent / "suites"
+SUITE_MODULE = "pytest_conntriage.suites.test_connectivity"
 # The fixture names the built-in suite (and users' own tests) request to be
 # parametrized with the inventory's checks.
 CHECK_PARAMS = {
@@ -117,9 +118,12 @@ def pytest_configure(config: pytest.Config) -> None:
             | {t for c in inventory.closed for t in c.tags}
         ):
             config.addinivalue_line("markers", f"{tag}: inventory tag")
-        suites = str(SUITES_DIR)
-        if suites not in config.args:
-            config.args.append(suites)
+        # The built-in suite is collected under each inventory file (see InventorySuite),
+        # so test ids, locations and JUnit class names name the inventory, not a path
+        # inside site-packages.
+        for source in inventory.sources:
+            if source not in config.args:
+                config.args.append(source)
     config.pluginmanager.register(
         ConntriageRun(config, settings, inventory, runbook), "conntriage-run"
     )
@@ -149,6 +153,17 @@ class TriageRepr(TerminalRepr):
         return self.text
 
 
+class InventorySuite(pytest.Module):
+    """The built-in suite collected under an inventory file: `prod.yml::test_tcp[...]`.
+
+    The file itself is YAML; the test functions come from the suite module shipped in
+    the package, parametrized with the checks that file defines.
+    """
+
+    def _getobj(self) -> ModuleType:
+        return importlib.import_module(SUITE_MODULE)
+
+
 class ConntriageRun:
     """The run's state (engine, plan, triage summary) and the hooks that use it."""
 
@@ -169,6 +184,9 @@ class ConntriageRun:
         self._resolutions: Resolutions | None = None
         self._prefetched: set[int] = set()
         self.is_worker = hasattr(config, "workerinput")
+        self.inventory_paths = frozenset(
+            Path(source).resolve() for source in (inventory.sources if inventory else ())
+        )
 
     # -- planning ---------------------------------------------------------------
 
@@ -206,11 +224,26 @@ class ConntriageRun:
 
     # -- collection -------------------------------------------------------------
 
+    def pytest_collect_file(
+        self, file_path: Path, parent: pytest.Collector
+    ) -> pytest.Collector | None:
+        if file_path.resolve() in self.inventory_paths:
+            return InventorySuite.from_parent(parent, path=file_path)
+        return None
+
     def pytest_generate_tests(self, metafunc: pytest.Metafunc) -> None:
+        # Under an inventory file: the checks that file defines. In a user's own test
+        # asking for `tcp_check` and the like: every check of the run.
+        suite = metafunc.definition.parent
+        only = suite.path.resolve() if isinstance(suite, InventorySuite) else None
         for name, kind in CHECK_PARAMS.items():
             if name not in metafunc.fixturenames:
                 continue
-            checks = [c for c in self.plan if c.kind is kind]
+            checks = [
+                c
+                for c in self.plan
+                if c.kind is kind and (only is None or Path(c.location.path).resolve() == only)
+            ]
             metafunc.parametrize(name, [_param(c) for c in checks])
 
     @pytest.hookimpl(trylast=True)
@@ -355,9 +388,7 @@ def _param(check: Check) -> Any:
 
 
 def _is_empty_suite_item(item: pytest.Item) -> bool:
-    if not str(getattr(item, "path", "")).startswith(str(SUITES_DIR) + os.sep):
-        return False
-    return check_of(item) is None
+    return isinstance(item.parent, InventorySuite) and check_of(item) is None
 
 
 def _queued_on_worker(config: pytest.Config, current: pytest.Item) -> list[pytest.Item]:
