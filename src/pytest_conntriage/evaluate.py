@@ -161,6 +161,8 @@ def facts_for(check: Check, attempt: Attempt) -> Facts:
         service=check.service,
         vantage=check.vantage,
         listen=check.listen,
+        icmp=attempt.icmp.kind if attempt.icmp else None,
+        icmp_from=attempt.icmp.sender if attempt.icmp else None,
     )
 
 

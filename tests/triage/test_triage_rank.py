@@ -19,6 +19,16 @@ LIKELY, POSSIBLE, CONFIRMED = Verdict.LIKELY, Verdict.POSSIBLE, Verdict.CONFIRME
 # A check of an IP literal, one of a name (the address it resolved to), one of DNS.
 BY_ADDRESS = Facts(address="127.0.0.3", port=8080, host="127.0.0.3", unit="api-server")
 BY_NAME = Facts(address="127.0.0.9", port=8080, name="stale.test", host="stale.test")
+# What the ICMP error queue said about a failed connect.
+FROM_ROUTER = Facts(
+    address="10.0.2.2", port=80, host="10.0.2.2", icmp="admin-prohibited", icmp_from="10.0.1.1"
+)
+FROM_TARGET = Facts(
+    address="10.0.2.2", port=80, host="10.0.2.2", icmp="host-prohibited", icmp_from="10.0.2.2"
+)
+REJECTED = Facts(
+    address="10.0.2.2", port=80, host="10.0.2.2", icmp="port-unreachable", icmp_from="10.0.2.2"
+)
 DNS = Facts(name="gone.test", host="gone.test", resolver="127.0.0.1:5353", service="legacy")
 
 # outcome → the head of the ranking: (cause id, verdict) from the top.
@@ -29,7 +39,11 @@ HEADS = [
     (Outcome.HOST_UNREACHABLE, BY_ADDRESS, [("routing", LIKELY), ("network-acl", POSSIBLE)]),
     (Outcome.NET_UNREACHABLE, BY_ADDRESS, [("routing", LIKELY)]),
     (Outcome.NO_ROUTE, BY_ADDRESS, [("routing", LIKELY)]),
-    (Outcome.ADMIN_PROHIBITED, BY_ADDRESS, [("network-acl", LIKELY), ("host-firewall", LIKELY)]),
+    # No ICMP message: the client's own kernel refused (a prohibit route, its OUTPUT chain).
+    (Outcome.ADMIN_PROHIBITED, BY_ADDRESS, [("routing", LIKELY)]),
+    (Outcome.ADMIN_PROHIBITED, FROM_ROUTER, [("network-acl", LIKELY), ("host-firewall", LIKELY)]),
+    (Outcome.ADMIN_PROHIBITED, FROM_TARGET, [("host-firewall", LIKELY)]),
+    (Outcome.REFUSED, REJECTED, [("host-firewall", LIKELY)]),
     (Outcome.RESET, BY_ADDRESS, [("service-down", POSSIBLE)]),
     (Outcome.DNS_NXDOMAIN, DNS, [("dns-wrong-host", LIKELY)]),
     (Outcome.DNS_NODATA, DNS, [("dns-wrong-host", LIKELY)]),
@@ -56,7 +70,8 @@ def verdicts(d: Diagnosis) -> dict[str, Verdict]:
 
 
 @pytest.mark.parametrize(
-    ("outcome", "facts", "head"), [pytest.param(*h, id=f"{h[0].value}") for h in HEADS]
+    ("outcome", "facts", "head"),
+    [pytest.param(*h, id=f"{h[0].value}-{i}") for i, h in enumerate(HEADS)],
 )
 def test_ranking_head_per_outcome(
     runbook: Runbook, outcome: Outcome, facts: Facts, head: list[tuple[str, Verdict]]

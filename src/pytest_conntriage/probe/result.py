@@ -5,6 +5,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from ..outcome import Outcome, errno_name
+from .icmp import IcmpError
 
 
 @dataclass(frozen=True)
@@ -18,6 +19,7 @@ class Attempt:
     errno: int | None = None
     detail: str = ""  # anything a person needs beyond the outcome (rcode, error text)
     answers: tuple[str, ...] = ()  # DNS: the addresses in the answer, sorted
+    icmp: IcmpError | None = None  # TCP: the ICMP error that ended the connect, if any
 
     @property
     def errno_name(self) -> str:

@@ -8,6 +8,7 @@ import socket
 import time
 
 from ..outcome import Outcome, address_family, classify_errno
+from . import icmp
 from .result import Attempt
 
 
@@ -28,13 +29,23 @@ async def connect_once(address: str, port: int, timeout: float) -> Attempt:
     started = time.perf_counter()
     try:
         sock.setblocking(False)
+        icmp.enable(sock)
         await asyncio.wait_for(loop.sock_connect(sock, (address, port)), timeout)
     except (asyncio.TimeoutError, TimeoutError):
         return Attempt(Outcome.TIMEOUT, _ms_since(started), address, port, errno.ETIMEDOUT)
     except OSError as exc:
+        elapsed = _ms_since(started)
         outcome = classify_errno(exc.errno)
         detail = "" if outcome is not Outcome.PROBE_ERROR else str(exc.strerror or exc)
-        return Attempt(outcome, _ms_since(started), address, port, exc.errno, detail)
+        # The errno alone cannot tell a router's "administratively prohibited" from a
+        # plain "host unreachable" (both are EHOSTUNREACH), nor a firewall's ICMP
+        # port-unreachable from a closed port's reset: the ICMP message itself can.
+        error = icmp.read(sock)
+        if error is not None:
+            if error.prohibited:
+                outcome = Outcome.ADMIN_PROHIBITED
+            detail = str(error)
+        return Attempt(outcome, elapsed, address, port, exc.errno, detail, icmp=error)
     finally:
         sock.close()
     return Attempt(Outcome.OPEN, _ms_since(started), address, port)

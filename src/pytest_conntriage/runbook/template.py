@@ -22,6 +22,8 @@ PLACEHOLDERS = frozenset(
         "service",
         "vantage",
         "listen",
+        "icmp",
+        "icmp_from",
     }
 )
 

@@ -31,6 +31,8 @@ class Facts:
     service: str | None = None
     vantage: str | None = None
     listen: str | None = None
+    icmp: str | None = None  # the ICMP error that ended the connect: "admin-prohibited", ...
+    icmp_from: str | None = None  # who sent it: the target itself, or a router on the way
 
     def values(self) -> dict[str, str]:
         """The known values by placeholder name (runbook.template.PLACEHOLDERS)."""

@@ -40,6 +40,25 @@ def _connects_to_an_address(outcome: Outcome, facts: Facts) -> bool:
     return not outcome.is_dns and facts.name is None and facts.address is not None
 
 
+def _icmp(kind_suffix: str, *, from_target: bool | None) -> Applies:
+    """The connect ended with an ICMP error of that kind, sent by the target or not."""
+
+    def applies(outcome: Outcome, facts: Facts) -> bool:
+        if facts.icmp is None or not facts.icmp.endswith(kind_suffix):
+            return False
+        if from_target is None:
+            return True
+        return (facts.icmp_from == facts.address) is from_target
+
+    return applies
+
+
+def _prohibited_locally(outcome: Outcome, facts: Facts) -> bool:
+    # EACCES/EPERM with no ICMP message: the client's own kernel refused to send, from a
+    # `prohibit` route or its own firewall's OUTPUT chain. Nothing on the network did.
+    return outcome is Outcome.ADMIN_PROHIBITED and facts.icmp is None
+
+
 FACT_RULES: tuple[Rule, ...] = (
     Rule(
         name="no-lookup-for-an-address",
@@ -47,5 +66,63 @@ FACT_RULES: tuple[Rule, ...] = (
         score=0,
         evidence="the check connects to the address {address} itself: no DNS lookup was involved",
         applies=_connects_to_an_address,
+    ),
+    # A closed port answers a SYN with a TCP reset; an ICMP port-unreachable in its place
+    # is what a firewall's REJECT rule sends.
+    *(
+        Rule(
+            name=f"icmp-port-unreachable-from-target/{cause}",
+            cause=cause,
+            score=score,
+            evidence="{address} answered with {icmp} from {icmp_from}, not a TCP reset: " + why,
+            applies=_icmp("port-unreachable", from_target=True),
+        )
+        for cause, score, why in (
+            ("host-firewall", 90, "a REJECT rule in its own firewall refused the connection"),
+            ("service-down", 20, "the firewall answered before the service could"),
+            ("wrong-port-or-interface", 20, "the firewall answered before the service could"),
+        )
+    ),
+    Rule(
+        name="icmp-port-unreachable-from-router",
+        cause="network-acl",
+        score=90,
+        evidence="{icmp_from}, not {address}, answered with {icmp}: a filter on the way "
+        "rejects the port",
+        applies=_icmp("port-unreachable", from_target=False),
+    ),
+    Rule(
+        name="icmp-prohibited-from-router",
+        cause="network-acl",
+        score=95,
+        evidence="the router {icmp_from} answered with {icmp}: a filter on the network path "
+        "(ACL, security group, firewall) rejects the connection",
+        applies=_icmp("prohibited", from_target=False),
+    ),
+    Rule(
+        name="icmp-prohibited-from-target",
+        cause="host-firewall",
+        score=95,
+        evidence="{address} itself answered with {icmp}: its host firewall rejects the connection",
+        applies=_icmp("prohibited", from_target=True),
+    ),
+    *(
+        Rule(
+            name=f"prohibited-on-the-client/{cause}",
+            cause=cause,
+            score=score,
+            evidence=evidence,
+            applies=_prohibited_locally,
+        )
+        for cause, score, evidence in (
+            (
+                "routing",
+                90,
+                "connect() failed on the client itself with no ICMP message: a `prohibit` "
+                "route or the client's own firewall (OUTPUT chain) refuses traffic to "
+                "{address}; see `ip route get {address}`",
+            ),
+            ("network-acl", 20, "nothing on the network answered: the refusal is local"),
+        )
     ),
 )
