@@ -1,0 +1,47 @@
+"""Every scenario of the fault table, judged by running the real plugin in the lab."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+
+import netlab
+import pytest
+from scenarios import SCENARIOS, Row, Scenario, apply, judge
+
+pytestmark = pytest.mark.lab
+
+
+def _param(scenario: Scenario) -> object:
+    marks = []
+    if scenario.pending:
+        # Runs, and must fail: the day the plugin can judge it, XPASS(strict) says so.
+        marks.append(pytest.mark.xfail(strict=True, reason=f"pending: {scenario.pending}"))
+    return pytest.param(scenario, id=scenario.id, marks=marks)
+
+
+@pytest.mark.parametrize("scenario", [_param(s) for s in SCENARIOS])
+def test_scenario(
+    scenario: Scenario,
+    make_lab: Callable[[], netlab.Lab],
+    record_rows: Callable[[list[Row]], None],
+) -> None:
+    lab = make_lab()
+    inventory = apply(scenario, lab)
+    run = lab.run_plugin(inventory)
+    kernel = None
+    if scenario.kernel is not None:
+        # After the plugin, so the raw probe cannot change what the plugin saw.
+        kernel = lab.connect(netlab.CLIENT, *scenario.probe, timeout=scenario.probe_timeout)
+    rows = judge(scenario, run, kernel)
+    record_rows(rows)
+    bad = [f"{r.case}: {p}" for r in rows for p in r.problems]
+    if run.returncode not in (0, 1):
+        bad.insert(0, f"the plugin exited {run.returncode}")
+    if bad:
+        output = "\n".join((run.stdout + run.stderr).splitlines()[-40:])
+        pytest.fail(
+            f"scenario {scenario.id} ({scenario.summary}):\n  "
+            + "\n  ".join(bad)
+            + f"\ninventory:\n{inventory}\nplugin output (tail):\n{output}",
+            pytrace=False,
+        )
