@@ -441,3 +441,26 @@ def test_checks_are_collected_under_the_inventory_that_defines_them(
     result.stdout.fnmatch_lines([f"core.yml::test_tcp[[]local->127.0.0.3:{second}[]] FAILED*"])
     classnames = {c.get("classname") for c in ET.parse(junit).getroot().iter("testcase")}
     assert classnames == {"edge.yml", "core.yml"}
+
+
+def test_idle_check_tells_a_connection_that_dies_while_idle(pytester: pytest.Pytester) -> None:
+    # The demo's open listener accepts and closes at once: the handshake works (test_tcp
+    # passes) but the connection does not survive its idle period.
+    with OpenListener("127.0.0.2") as server:
+        text = (
+            "version: 1\nservices:\n  s:\n    address: 127.0.0.2\n"
+            f"    ports: [{server.port}]\n    idle: 1s\n"
+        )
+        result = run_inventory(pytester, text=text)
+    result.assert_outcomes(passed=1, failed=1)
+    result.stdout.fnmatch_lines(
+        [
+            "conntriage: inventory *: 2 checks (0 dns, 1 tcp, 0 closed, 1 idle)*",
+            f"*_ test_idle[[]local->127.0.0.2:{server.port}[]] _*",
+            "idle local -> 127.0.0.2:*, service s",
+            "  outcome: reset — 127.0.0.2:*: established in * ms, then closed by the peer (FIN)"
+            " after 1 s idle",
+            "  1. [[]confirmed[]] * (idle-drop)",
+            "       why: the connection to 127.0.0.2:* was established, then died after 1 s idle*",
+        ]
+    )

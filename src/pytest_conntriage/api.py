@@ -11,6 +11,7 @@ from _pytest.outcomes import Failed  # pytest.fail.Exception, importable for typ
 from .checks import Check, CheckKind, DnsCheck, TcpCheck, is_ip_literal
 from .evaluate import CheckResult, Evaluator
 from .inventory.model import LOCAL_VANTAGE, DnsMatch, DnsSpec, Location, Policy, Resolver
+from .probe.idle import KEEPALIVE_INTERVAL_S, KEEPALIVE_PROBES, idle_seconds
 from .probe.retry import MAX_BACKOFF_S
 from .report.text import failure_message, failure_text
 
@@ -48,7 +49,8 @@ class Conntriage:
 
     def verify(self, check: Check) -> CheckResult:
         """Wait for `check`'s result; fail the test with the triage if it failed."""
-        result = self._evaluator.submit(check).result(timeout=_budget(check.policy))
+        idle = check.idle if isinstance(check, TcpCheck) else 0.0
+        result = self._evaluator.submit(check).result(timeout=_budget(check.policy, idle))
         self._node.stash[RESULT_KEY] = result
         if isinstance(check, TcpCheck) and check.kind is CheckKind.CLOSED and result.outcome.is_dns:
             pytest.skip(
@@ -119,6 +121,8 @@ def _caller() -> Location:
     return Location(frame.f_code.co_filename, frame.f_lineno, 1)
 
 
-def _budget(policy: Policy) -> float:
-    per_attempt = policy.timeout + MAX_BACKOFF_S
+def _budget(policy: Policy, idle: float = 0.0) -> float:
+    # An idle check holds its connection, then waits out the keepalive probes.
+    held = idle_seconds(idle) + KEEPALIVE_PROBES * KEEPALIVE_INTERVAL_S + 1 if idle else 0
+    per_attempt = policy.timeout + held + MAX_BACKOFF_S
     return (policy.retries + 1) * per_attempt + policy.wait + ENGINE_SLACK_S

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Iterator, Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from enum import Enum
 from ipaddress import ip_address
 
@@ -23,6 +23,7 @@ class CheckKind(str, Enum):
     DNS = "dns"
     TCP = "tcp"
     CLOSED = "closed"
+    IDLE = "idle"  # connect, stay idle for `idle` seconds, then the connection must live
 
 
 # A name and the resolvers asked for it; () = the system resolver.
@@ -80,10 +81,11 @@ class TcpCheck:
     host: str | None = None
     unit: str | None = None
     listen: str | None = None
+    idle: float = 0.0  # IDLE checks: how long the established connection stays idle
 
     @property
     def expect_open(self) -> bool:
-        return self.kind is CheckKind.TCP
+        return self.kind is not CheckKind.CLOSED
 
     @property
     def name(self) -> str | None:
@@ -108,14 +110,16 @@ class Plan:
     dns: tuple[DnsCheck, ...]
     tcp: tuple[TcpCheck, ...]
     closed: tuple[TcpCheck, ...]
+    idle: tuple[TcpCheck, ...] = ()
 
     def __iter__(self) -> Iterator[Check]:
         yield from self.dns
         yield from self.tcp
         yield from self.closed
+        yield from self.idle
 
     def __len__(self) -> int:
-        return len(self.dns) + len(self.tcp) + len(self.closed)
+        return len(self.dns) + len(self.tcp) + len(self.closed) + len(self.idle)
 
     @property
     def vantages(self) -> tuple[str, ...]:
@@ -139,12 +143,16 @@ def plan(inventory: Inventory, resolutions: Resolutions) -> Plan:
     dns: list[DnsCheck] = []
     tcp: list[TcpCheck] = []
     closed: list[TcpCheck] = []
+    idle: list[TcpCheck] = []
     for service in inventory.services:
         dns.extend(_dns_checks(service))
-        tcp.extend(_tcp_checks(service, resolutions))
+        service_tcp = list(_tcp_checks(service, resolutions))
+        tcp.extend(service_tcp)
+        if service.idle > 0:
+            idle.extend(replace(c, kind=CheckKind.IDLE, idle=service.idle) for c in service_tcp)
     for rule in inventory.closed:
         closed.extend(_closed_checks(rule, resolutions))
-    return Plan(tuple(dns), tuple(tcp), tuple(closed))
+    return Plan(tuple(dns), tuple(tcp), tuple(closed), tuple(idle))
 
 
 def _addresses(

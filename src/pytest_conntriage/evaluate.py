@@ -8,14 +8,15 @@ from collections.abc import Iterable
 from dataclasses import dataclass
 from functools import partial
 
-from .checks import Check, DnsCheck, Lookup, Resolutions, TcpCheck
+from .checks import Check, CheckKind, DnsCheck, Lookup, Resolutions, TcpCheck
 from .inventory.model import DnsMatch, Policy, Resolver
 from .outcome import Outcome
 from .probe.dns import RESOLV_CONF, ask_resolver, resolve_system
 from .probe.engine import Engine
+from .probe.idle import hold_idle, idle_seconds
 from .probe.result import Attempt, ProbeResult
 from .probe.retry import with_retries
-from .probe.tcp import connect_once
+from .probe.tcp import connect_once, open_connection
 from .runbook.model import Runbook
 from .triage import diagnose
 from .triage.model import Diagnosis, Facts
@@ -89,7 +90,7 @@ class Evaluator:
         else:
             wanted = _open if check.expect_open else _not_open
             key = ("tcp", check.target, check.address, check.resolvers, check.port)
-            key += (check.policy, check.expect_open)
+            key += (check.policy, check.kind, check.idle)
             result = await self.engine.once(
                 key, lambda: with_retries(lambda: self._tcp_attempt(check), check.policy, wanted)
             )
@@ -126,6 +127,8 @@ class Evaluator:
 
     async def _tcp_attempt(self, check: TcpCheck) -> Attempt:
         timeout = check.policy.timeout
+        if check.kind is CheckKind.IDLE and check.address is not None:
+            return await self._idle_attempt(check, check.address)
         if check.address is not None:
             return await self.engine.bounded(connect_once(check.address, check.port, timeout))
         # The name did not resolve when the checks were planned: try again now (a gate
@@ -134,11 +137,26 @@ class Evaluator:
         if looked.outcome is not Outcome.RESOLVED:
             return looked
         attempts = [
-            await self.engine.bounded(connect_once(address, check.port, timeout))
+            await self._idle_attempt(check, address)
+            if check.kind is CheckKind.IDLE
+            else await self.engine.bounded(connect_once(address, check.port, timeout))
             for address in looked.answers
         ]
         bad = [a for a in attempts if (a.outcome is Outcome.OPEN) is not check.expect_open]
         return (bad or attempts)[0]
+
+    async def _idle_attempt(self, check: TcpCheck, address: str) -> Attempt:
+        # The slot covers the handshake only: a connection held idle for minutes must
+        # not keep other probes waiting.
+        connected, sock = await self.engine.bounded(
+            open_connection(address, check.port, check.policy.timeout)
+        )
+        if sock is None:
+            return connected
+        try:
+            return await hold_idle(sock, check.idle, connected.elapsed_ms)
+        finally:
+            sock.close()
 
 
 def facts_for(check: Check, attempt: Attempt) -> Facts:
@@ -163,6 +181,11 @@ def facts_for(check: Check, attempt: Attempt) -> Facts:
         listen=check.listen,
         icmp=attempt.icmp.kind if attempt.icmp else None,
         icmp_from=attempt.icmp.sender if attempt.icmp else None,
+        # Only once the connection was established does an idle check's failure say
+        # anything about idling; a failed handshake is triaged like any other.
+        idle=f"{idle_seconds(check.idle)} s"
+        if check.kind is CheckKind.IDLE and attempt.detail.startswith("established")
+        else None,
     )
 
 

@@ -42,6 +42,7 @@ CHECK_PARAMS = {
     "dns_check": CheckKind.DNS,
     "tcp_check": CheckKind.TCP,
     "closed_check": CheckKind.CLOSED,
+    "idle_check": CheckKind.IDLE,
 }
 WORKERINPUT_KEY = "conntriage_resolutions"
 
@@ -217,7 +218,9 @@ class ConntriageRun:
         policy = self.inventory.defaults.policy
         return [
             f"conntriage: inventory {', '.join(self.inventory.sources)}: {len(p)} checks "
-            f"({len(p.dns)} dns, {len(p.tcp)} tcp, {len(p.closed)} closed); "
+            f"({len(p.dns)} dns, {len(p.tcp)} tcp, {len(p.closed)} closed"
+            + (f", {len(p.idle)} idle" if p.idle else "")
+            + "); "
             f"timeout {policy.timeout:g}s, retries {policy.retries}, wait {policy.wait:g}s; "
             f"concurrency {self.settings.concurrency}; vantages: {', '.join(p.vantages) or 'none'}"
         ]

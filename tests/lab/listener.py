@@ -30,10 +30,18 @@ def _bind(address: str, port: int, backlog: int) -> socket.socket:
     return sock
 
 
+# Connections held open, as a real service holds them (an idle check needs a peer that
+# keeps its end); the oldest is let go beyond this many.
+HELD_CONNECTIONS = 256
+
+
 def _serve_forever(sock: socket.socket) -> None:
+    held: list[socket.socket] = []
     while True:
         conn, _ = sock.accept()
-        conn.close()
+        held.append(conn)
+        if len(held) > HELD_CONNECTIONS:
+            held.pop(0).close()
 
 
 def _fill_queue(sock: socket.socket, address: str, port: int) -> list[socket.socket]:

@@ -584,13 +584,41 @@ _TABLE: tuple[Scenario, ...] = (
             Iptables(ROUTER, ("-P", "FORWARD", "DROP")),
             Sysctl(ROUTER, "net.netfilter.nf_conntrack_tcp_timeout_established", "2"),
         ),
-        inventory(service()),
+        inventory(service(SERVER_IP, PORT, "idle: 4s")),
         (
             passes(TCP, "open"),
-            fails("test_idle[*]", "idle-drop|timeout|reset", "idle-drop", host="idle-drop"),
+            fails(
+                f"test_idle[local->{SERVER_IP}:{PORT}]", "timeout", "idle-drop", host="idle-drop"
+            ),
         ),
-        pending="needs the plugin's idle probe (hold a connection idle past the middlebox "
-        "timeout, then use it), not built yet",
+        kernel="open",
+    ),
+    Scenario(
+        "idle-survives",
+        "the same stateful router keeps idle connections (default conntrack timeout)",
+        (
+            UP,
+            Iptables(
+                ROUTER,
+                (
+                    "-A",
+                    "FORWARD",
+                    "-m",
+                    "conntrack",
+                    "--ctstate",
+                    "ESTABLISHED,RELATED",
+                    "-j",
+                    "ACCEPT",
+                ),
+            ),
+            Iptables(ROUTER, ("-A", "FORWARD", "-p", "tcp", "--syn", "-j", "ACCEPT")),
+            Iptables(ROUTER, ("-P", "FORWARD", "DROP")),
+        ),
+        inventory(service(SERVER_IP, PORT, "idle: 4s")),
+        (
+            passes(TCP, "open"),
+            passes(f"test_idle[local->{SERVER_IP}:{PORT}]", "open"),
+        ),
         kernel="open",
     ),
 )

@@ -19,20 +19,31 @@ async def connect_once(address: str, port: int, timeout: float) -> Attempt:
     (EMFILE, ENOBUFS) or a local address (EADDRNOTAVAIL) is PROBE_ERROR, because it
     says nothing about the target.
     """
+    attempt, sock = await open_connection(address, port, timeout)
+    if sock is not None:
+        sock.close()
+    return attempt
+
+
+async def open_connection(
+    address: str, port: int, timeout: float
+) -> tuple[Attempt, socket.socket | None]:
+    """Like connect_once, but an OPEN attempt comes with its connected socket (the
+    caller closes it); every other outcome with None."""
     loop = asyncio.get_running_loop()
     try:
         sock = socket.socket(address_family(address), socket.SOCK_STREAM)
     except OSError as exc:
-        return Attempt(
-            Outcome.PROBE_ERROR, 0.0, address, port, exc.errno, f"no socket: {exc.strerror}"
-        )
+        detail = f"no socket: {exc.strerror}"
+        return Attempt(Outcome.PROBE_ERROR, 0.0, address, port, exc.errno, detail), None
     started = time.perf_counter()
     try:
         sock.setblocking(False)
         icmp.enable(sock)
         await asyncio.wait_for(loop.sock_connect(sock, (address, port)), timeout)
     except (asyncio.TimeoutError, TimeoutError):
-        return Attempt(Outcome.TIMEOUT, _ms_since(started), address, port, errno.ETIMEDOUT)
+        sock.close()
+        return Attempt(Outcome.TIMEOUT, _ms_since(started), address, port, errno.ETIMEDOUT), None
     except OSError as exc:
         elapsed = _ms_since(started)
         outcome = classify_errno(exc.errno)
@@ -41,14 +52,16 @@ async def connect_once(address: str, port: int, timeout: float) -> Attempt:
         # plain "host unreachable" (both are EHOSTUNREACH), nor a firewall's ICMP
         # port-unreachable from a closed port's reset: the ICMP message itself can.
         error = icmp.read(sock)
+        sock.close()
         if error is not None:
             if error.prohibited:
                 outcome = Outcome.ADMIN_PROHIBITED
             detail = str(error)
-        return Attempt(outcome, elapsed, address, port, exc.errno, detail, icmp=error)
-    finally:
+        return Attempt(outcome, elapsed, address, port, exc.errno, detail, icmp=error), None
+    except BaseException:  # cancelled: the socket must not leak
         sock.close()
-    return Attempt(Outcome.OPEN, _ms_since(started), address, port)
+        raise
+    return Attempt(Outcome.OPEN, _ms_since(started), address, port), sock
 
 
 def _ms_since(started: float) -> float:

@@ -44,6 +44,9 @@ def _attempt_line(result: CheckResult, attempt: Attempt) -> str:
         text = f"{name}: {attempt.outcome.describes}{where} after {took}"
         return text + (f" — {attempt.detail}" if attempt.detail else "")
     peer = host_port(attempt.address or "?", attempt.port or check.port)
+    if check.kind is CheckKind.IDLE and attempt.detail.startswith("established"):
+        errno = f" ({attempt.errno_name})" if attempt.errno_name else ""
+        return f"{peer}: {attempt.detail}{errno}"
     if check.kind is CheckKind.CLOSED and attempt.outcome is Outcome.OPEN:
         return f"{peer} accepted a connection from {check.vantage} in {took}, but must be closed"
     errno = f" ({attempt.errno_name})" if attempt.errno_name else ""

@@ -24,6 +24,7 @@ PLACEHOLDERS = frozenset(
         "listen",
         "icmp",
         "icmp_from",
+        "idle",
     }
 )
 

@@ -16,3 +16,7 @@ def test_tcp(tcp_check: TcpCheck, conntriage: Conntriage) -> None:
 
 def test_closed(closed_check: TcpCheck, conntriage: Conntriage) -> None:
     conntriage.verify(closed_check)
+
+
+def test_idle(idle_check: TcpCheck, conntriage: Conntriage) -> None:
+    conntriage.verify(idle_check)

@@ -33,6 +33,7 @@ class Facts:
     listen: str | None = None
     icmp: str | None = None  # the ICMP error that ended the connect: "admin-prohibited", ...
     icmp_from: str | None = None  # who sent it: the target itself, or a router on the way
+    idle: str | None = None  # an idle check whose connection was established: "30 s"
 
     def values(self) -> dict[str, str]:
         """The known values by placeholder name (runbook.template.PLACEHOLDERS)."""

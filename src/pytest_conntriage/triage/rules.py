@@ -59,6 +59,10 @@ def _prohibited_locally(outcome: Outcome, facts: Facts) -> bool:
     return outcome is Outcome.ADMIN_PROHIBITED and facts.icmp is None
 
 
+def _dropped_while_idle(outcome: Outcome, facts: Facts) -> bool:
+    return facts.idle is not None and outcome in (Outcome.TIMEOUT, Outcome.RESET)
+
+
 FACT_RULES: tuple[Rule, ...] = (
     Rule(
         name="no-lookup-for-an-address",
@@ -123,6 +127,36 @@ FACT_RULES: tuple[Rule, ...] = (
                 "{address}; see `ip route get {address}`",
             ),
             ("network-acl", 20, "nothing on the network answered: the refusal is local"),
+        )
+    ),
+    # An idle check's connection was established and then died while idle: everything
+    # that would have stopped the handshake is ruled out by the handshake itself.
+    Rule(
+        name="dropped-while-idle",
+        cause="idle-drop",
+        score=100,
+        evidence="the connection to {address}:{port} was established, then died after "
+        "{idle} idle: a device on the path (NAT, stateful firewall, load balancer) forgot "
+        "it, or the service closes idle connections",
+        applies=_dropped_while_idle,
+    ),
+    *(
+        Rule(
+            name=f"dropped-while-idle/{cause}",
+            cause=cause,
+            score=0,
+            evidence="the handshake with {address}:{port} completed before the idle period",
+            applies=_dropped_while_idle,
+        )
+        for cause in (
+            "service-down",
+            "wrong-port-or-interface",
+            "host-firewall",
+            "network-acl",
+            "dns-wrong-host",
+            "routing",
+            "backlog-full",
+            "not-ready",
         )
     ),
 )
