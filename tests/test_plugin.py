@@ -410,16 +410,48 @@ def test_users_own_tests_use_the_fixture(pytester: pytest.Pytester) -> None:
     )
 
 
-def test_remote_vantage_is_skipped_with_a_reason(pytester: pytest.Pytester) -> None:
+def test_a_vantage_host_probes_and_is_classified_the_same_way(
+    pytester: pytest.Pytester,
+) -> None:
+    # local:// is testinfra's backend for this machine: the probe goes through the same
+    # host.run() path as ssh:// or paramiko://, so classification is exercised for real.
+    with OpenListener("127.0.0.2") as web, FullQueueListener("127.0.0.4") as queue:
+        refused = closed_port("127.0.0.3")
+        text = (
+            "version: 1\ndefaults:\n  timeout: 500ms\n"
+            "hosts:\n  me:\n    connection: local://\n"
+            "services:\n"
+            f"  web:\n    address: 127.0.0.2\n    ports: [{web.port}]\n    from: [local, me]\n"
+            f"  queue:\n    address: 127.0.0.4\n    ports: [{queue.port}]\n    from: [me]\n"
+            f"  api:\n    address: 127.0.0.3\n    ports: [{refused}]\n    from: [me]\n"
+        )
+        junit = pytester.path / "junit.xml"
+        result = run_inventory(pytester, f"--junitxml={junit}", text=text)
+    result.assert_outcomes(passed=2, failed=2)
+    outcomes = {name: case[0] for name, case in junit_cases(junit).items()}
+    assert outcomes == {
+        f"test_tcp[local->127.0.0.2:{web.port}]": "passed",
+        f"test_tcp[me->127.0.0.2:{web.port}]": "passed",
+        f"test_tcp[me->127.0.0.4:{queue.port}]": "timeout",
+        f"test_tcp[me->127.0.0.3:{refused}]": "refused",
+    }
+
+
+def test_an_unreachable_vantage_is_a_probe_error_and_its_password_never_shows(
+    pytester: pytest.Pytester,
+) -> None:
+    port = closed_port("127.0.0.2")
     text = (
-        "version: 1\nhosts:\n  web-1:\n    connection: ssh://deploy@web-1.example.com\n"
-        "services:\n  s:\n    address: 127.0.0.10\n    ports: [443]\n    from: [web-1]\n"
+        "version: 1\nhosts:\n  jump:\n"
+        f"    connection: paramiko://deploy:s3cr3t-pw@127.0.0.2:{port}\n"
+        "services:\n  s:\n    address: 127.0.0.3\n    ports: [443]\n    from: [jump]\n"
     )
-    result = run_inventory(pytester, "-rs", text=text)
-    result.assert_outcomes(skipped=1)
-    result.stdout.fnmatch_lines(
-        ["*vantage 'web-1': probing from remote hosts is not supported yet*"]
-    )
+    junit = pytester.path / "junit.xml"
+    result = run_inventory(pytester, f"--junitxml={junit}", "-v", text=text)
+    result.assert_outcomes(failed=1)
+    result.stdout.fnmatch_lines(["*outcome: probe-error — *vantage jump could not run the probe*"])
+    everything = result.stdout.str() + result.stderr.str() + junit.read_text()
+    assert "s3cr3t-pw" not in everything
 
 
 def test_checks_are_collected_under_the_inventory_that_defines_them(

@@ -8,7 +8,6 @@ from enum import Enum
 from ipaddress import ip_address
 
 from .inventory.model import (
-    LOCAL_VANTAGE,
     ClosedRule,
     DnsSpec,
     Inventory,
@@ -214,7 +213,3 @@ def _closed_checks(rule: ClosedRule, found: Resolutions) -> Iterator[TcpCheck]:
                     location=rule.location,
                     tags=rule.tags,
                 )
-
-
-def is_local(check: Check) -> bool:
-    return isinstance(check, DnsCheck) or check.vantage == LOCAL_VANTAGE

@@ -5,15 +5,17 @@ from __future__ import annotations
 import asyncio
 import concurrent.futures
 from collections.abc import Iterable
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from functools import partial
 
 from .checks import Check, CheckKind, DnsCheck, Lookup, Resolutions, TcpCheck
-from .inventory.model import DnsMatch, Policy, Resolver
+from .hosts import HostPool
+from .inventory.model import LOCAL_VANTAGE, DnsMatch, Policy, Resolver
 from .outcome import Outcome
 from .probe.dns import RESOLV_CONF, ask_resolver, resolve_system
 from .probe.engine import Engine
 from .probe.idle import hold_idle, idle_seconds
+from .probe.remote import connect_from
 from .probe.result import Attempt, ProbeResult
 from .probe.retry import with_retries
 from .probe.tcp import connect_once, open_connection
@@ -37,9 +39,16 @@ class CheckResult:
 class Evaluator:
     """Turns checks into probes on one engine and their results into verdicts."""
 
-    def __init__(self, engine: Engine, runbook: Runbook, resolv_conf: str = RESOLV_CONF):
+    def __init__(
+        self,
+        engine: Engine,
+        runbook: Runbook,
+        hosts: HostPool | None = None,
+        resolv_conf: str = RESOLV_CONF,
+    ):
         self.engine = engine
         self.runbook = runbook
+        self.hosts = hosts or HostPool({})
         self.resolv_conf = resolv_conf
 
     # -- planning: names the tcp checks need, resolved once per run -----------------
@@ -127,6 +136,8 @@ class Evaluator:
 
     async def _tcp_attempt(self, check: TcpCheck) -> Attempt:
         timeout = check.policy.timeout
+        if check.vantage != LOCAL_VANTAGE:
+            return await self._remote_attempt(check)
         if check.kind is CheckKind.IDLE and check.address is not None:
             return await self._idle_attempt(check, check.address)
         if check.address is not None:
@@ -144,6 +155,22 @@ class Evaluator:
         ]
         bad = [a for a in attempts if (a.outcome is Outcome.OPEN) is not check.expect_open]
         return (bad or attempts)[0]
+
+    async def _remote_attempt(self, check: TcpCheck) -> Attempt:
+        # The address was resolved here, by the inventory's resolvers or this machine's:
+        # the vantage connects to that address, so both ends probe the same target.
+        if check.address is None:
+            looked = await self._lookup((check.target, check.resolvers), check.policy)
+            if looked.outcome is not Outcome.RESOLVED:
+                return looked
+            address = looked.answers[0]
+        else:
+            address = check.address
+        shell = self.hosts.shell(check.vantage)
+        attempt = await self.engine.bounded(
+            connect_from(shell, check.vantage, address, check.port, check.policy.timeout)
+        )
+        return replace(attempt, detail=self.hosts.redact(attempt.detail))
 
     async def _idle_attempt(self, check: TcpCheck, address: str) -> Attempt:
         # The slot covers the handshake only: a connection held idle for minutes must

@@ -21,11 +21,11 @@ from .checks import (
     Plan,
     Resolutions,
     TcpCheck,
-    is_local,
     lookups,
     plan,
 )
 from .evaluate import Evaluator
+from .hosts import HostPool
 from .inventory import InventoryError, load_inventories
 from .inventory.model import Inventory, Resolver
 from .probe.engine import DEFAULT_CONCURRENCY, Engine
@@ -179,7 +179,8 @@ class ConntriageRun:
         self.settings = settings
         self.inventory = inventory
         self.engine = Engine(settings.concurrency)
-        self.evaluator = Evaluator(self.engine, runbook)
+        self.hosts = HostPool(inventory.hosts if inventory else {})
+        self.evaluator = Evaluator(self.engine, runbook, self.hosts)
         self.summary = TriageSummary()
         self._plan: Plan | None = None
         self._resolutions: Resolutions | None = None
@@ -272,7 +273,7 @@ class ConntriageRun:
                 continue
             self._prefetched.add(id(item))
             check = check_of(item)
-            if check is not None and is_local(check) and not item.get_closest_marker("skip"):
+            if check is not None and not item.get_closest_marker("skip"):
                 self.evaluator.submit(check)
 
     # -- reporting --------------------------------------------------------------
@@ -381,12 +382,6 @@ def check_of(item: pytest.Item) -> Check | None:
 
 def _param(check: Check) -> Any:
     marks: list[pytest.MarkDecorator] = [getattr(pytest.mark, tag) for tag in check.tags]
-    if isinstance(check, TcpCheck) and not is_local(check):
-        marks.append(
-            pytest.mark.skip(
-                reason=f"vantage {check.vantage!r}: probing from remote hosts is not supported yet"
-            )
-        )
     return pytest.param(check, id=check.id, marks=marks)
 
 
