@@ -496,3 +496,42 @@ def test_idle_check_tells_a_connection_that_dies_while_idle(pytester: pytest.Pyt
             "       why: the connection to 127.0.0.2:* was established, then died after 1 s idle*",
         ]
     )
+
+
+def test_a_low_open_file_limit_caps_probes_instead_of_starving_them(
+    pytester: pytest.Pytester,
+) -> None:
+    # 150 probes that each hold a socket for the whole timeout, under a limit of 160
+    # descriptors: uncapped, most of them would fail with EMFILE.
+    import resource
+    import subprocess
+    import sys
+    from concurrent.futures import ThreadPoolExecutor
+    from contextlib import ExitStack
+
+    lines = ["version: 1", "defaults:", "  timeout: 1s", "services:"]
+    with ExitStack() as stack, ThreadPoolExecutor(32) as pool:
+        listeners = [FullQueueListener(f"127.0.3.{1 + i}") for i in range(150)]
+        list(pool.map(lambda listener: stack.enter_context(listener), listeners))
+        for i, listener in enumerate(listeners):
+            lines += [
+                f"  s{i}:",
+                f"    address: {listener.address}",
+                f"    ports: [{listener.port}]",
+            ]
+        (pytester.path / "many.yml").write_text("\n".join(lines) + "\n")
+
+        def low_limit() -> None:
+            resource.setrlimit(resource.RLIMIT_NOFILE, (160, 160))
+
+        done = subprocess.run(
+            [sys.executable, "-m", "pytest", "--inventory", "many.yml", "-p", "no:cacheprovider"],
+            cwd=pytester.path,
+            capture_output=True,
+            text=True,
+            preexec_fn=low_limit,
+            check=False,
+        )
+    assert "conntriage: concurrency capped at 96 by the open-file limit (160" in done.stdout
+    assert "150 × timeout" in done.stdout
+    assert "probe-error" not in done.stdout

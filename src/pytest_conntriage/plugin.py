@@ -29,6 +29,7 @@ from .hosts import HostPool
 from .inventory import InventoryError, load_inventories
 from .inventory.model import Inventory, Resolver
 from .probe.engine import DEFAULT_CONCURRENCY, Engine
+from .probe.limits import fit as fit_to_fd_limit
 from .report.properties import properties, read
 from .report.summary import TriageSummary
 from .report.text import failure_message, failure_text
@@ -178,7 +179,8 @@ class ConntriageRun:
         self.config = config
         self.settings = settings
         self.inventory = inventory
-        self.engine = Engine(settings.concurrency)
+        self.fds = fit_to_fd_limit(settings.concurrency)
+        self.engine = Engine(self.fds.concurrency)
         self.hosts = HostPool(inventory.hosts if inventory else {})
         self.evaluator = Evaluator(self.engine, runbook, self.hosts)
         self.summary = TriageSummary()
@@ -223,8 +225,8 @@ class ConntriageRun:
             + (f", {len(p.idle)} idle" if p.idle else "")
             + "); "
             f"timeout {policy.timeout:g}s, retries {policy.retries}, wait {policy.wait:g}s; "
-            f"concurrency {self.settings.concurrency}; vantages: {', '.join(p.vantages) or 'none'}"
-        ]
+            f"concurrency {self.engine.concurrency}; vantages: {', '.join(p.vantages) or 'none'}"
+        ] + ([f"conntriage: {self.fds.note}"] if self.fds.note else [])
 
     # -- collection -------------------------------------------------------------
 

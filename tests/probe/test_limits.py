@@ -1,0 +1,53 @@
+"""The engine fits the open-file limit: raised where allowed, else in-flight probes capped."""
+
+from __future__ import annotations
+
+import resource
+import subprocess
+import sys
+from collections.abc import Iterator
+
+import pytest
+
+from pytest_conntriage.probe.limits import RESERVED_FDS, fit
+
+
+@pytest.fixture
+def restore_limit() -> Iterator[tuple[int, int]]:
+    saved = resource.getrlimit(resource.RLIMIT_NOFILE)
+    yield saved
+    resource.setrlimit(resource.RLIMIT_NOFILE, saved)
+
+
+def test_enough_descriptors_changes_nothing(restore_limit: tuple[int, int]) -> None:
+    _, hard = restore_limit
+    resource.setrlimit(resource.RLIMIT_NOFILE, (1024, hard))
+    budget = fit(256)
+    assert (budget.concurrency, budget.soft_limit, budget.note) == (256, 1024, "")
+
+
+def test_the_soft_limit_is_raised_towards_the_hard_one(restore_limit: tuple[int, int]) -> None:
+    _, hard = restore_limit
+    if hard != resource.RLIM_INFINITY and hard < 256 + RESERVED_FDS:
+        pytest.skip(f"the hard open-file limit here ({hard}) is too low to raise to")
+    resource.setrlimit(resource.RLIMIT_NOFILE, (100, hard))
+    budget = fit(256)
+    assert budget.concurrency == 256
+    assert resource.getrlimit(resource.RLIMIT_NOFILE)[0] == 256 + RESERVED_FDS
+    assert budget.note == f"raised the open-file limit 100 → {256 + RESERVED_FDS}"
+
+
+def test_a_low_hard_limit_caps_concurrency_and_says_so() -> None:
+    # Lowering a hard limit cannot be undone in this process: do it in a child.
+    code = (
+        "import resource\n"
+        "resource.setrlimit(resource.RLIMIT_NOFILE, (100, 164))\n"
+        "from pytest_conntriage.probe.limits import fit\n"
+        "b = fit(256)\n"
+        "print(b.concurrency, b.soft_limit)\n"
+        "print(b.note)\n"
+    )
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
+    numbers, note = out.stdout.splitlines()
+    assert numbers == f"{164 - RESERVED_FDS} 164"
+    assert note.startswith(f"concurrency capped at {164 - RESERVED_FDS} by the open-file limit")
