@@ -1,0 +1,75 @@
+"""How long the service has been up: its systemd unit, its journal, and process ages."""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+
+from .model import ProcessAge, UnitState
+
+
+def parse_systemctl_show(name: str, text: str, uptime_s: float | None) -> UnitState:
+    """`systemctl show UNIT -p ...` (KEY=value lines, in systemd's order, not ours).
+
+    "Started N seconds ago" comes from ActiveEnterTimestampMonotonic, which counts from
+    boot like /proc/uptime does: their difference needs no time zone and no clock sync.
+    """
+    values: dict[str, str] = {}
+    for line in text.splitlines():
+        key, sep, value = line.partition("=")
+        if sep:
+            values[key.strip()] = value.strip()
+    monotonic = _int(values.get("ActiveEnterTimestampMonotonic"))
+    started_ago = None
+    if monotonic and uptime_s is not None:  # 0: it never became active since boot
+        started_ago = max(0.0, round(uptime_s - monotonic / 1e6, 1))
+    main_pid = _int(values.get("MainPID"))
+    return UnitState(
+        name=name,
+        load_state=values.get("LoadState") or None,
+        active_state=values.get("ActiveState") or None,
+        sub_state=values.get("SubState") or None,
+        result=values.get("Result") or None,
+        n_restarts=_int(values.get("NRestarts")),
+        main_pid=main_pid or None,  # 0: no main process
+        exec_main_start=values.get("ExecMainStartTimestamp") or None,
+        active_enter_monotonic_us=monotonic,
+        started_ago_s=started_ago,
+    )
+
+
+def parse_journal(text: str, limit: int = 20) -> tuple[str, ...]:
+    """The journal's lines, without journalctl's "-- No entries --" style notes."""
+    lines = [line for line in text.splitlines() if line.strip() and not line.startswith("-- ")]
+    return tuple(lines[-limit:])
+
+
+def parse_ps(text: str) -> dict[int, ProcessAge]:
+    """`ps -eo pid,etimes,args` by pid; the header and unreadable lines are skipped."""
+    table: dict[int, ProcessAge] = {}
+    for line in text.splitlines():
+        words = line.split(None, 2)
+        if len(words) >= 2 and words[0].isdigit() and words[1].isdigit():
+            pid = int(words[0])
+            table[pid] = ProcessAge(pid, int(words[1]), words[2] if len(words) == 3 else "")
+    return table
+
+
+def ages_of(table: dict[int, ProcessAge], pids: Iterable[int]) -> tuple[ProcessAge, ...]:
+    """The processes among `pids` that ps knew, each once, in the order asked."""
+    return tuple(table[pid] for pid in dict.fromkeys(pids) if pid in table)
+
+
+def parse_uptime(text: str) -> float | None:
+    """Seconds since boot: the first number of /proc/uptime."""
+    words = text.split()
+    try:
+        return float(words[0]) if words else None
+    except ValueError:
+        return None
+
+
+def _int(text: str | None) -> int | None:
+    if text is None:
+        return None
+    text = text.strip()
+    return int(text) if text.isdigit() else None
