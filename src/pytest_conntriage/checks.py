@@ -81,6 +81,7 @@ class TcpCheck:
     unit: str | None = None
     listen: str | None = None
     idle: float = 0.0  # IDLE checks: how long the established connection stays idle
+    expected: tuple[str, ...] = ()  # the addresses `dns.expect` says the name has
 
     @property
     def expect_open(self) -> bool:
@@ -195,6 +196,7 @@ def _tcp_checks(service: Service, found: Resolutions) -> Iterator[TcpCheck]:
                     host=service.host,
                     unit=service.unit,
                     listen=service.listen,
+                    expected=service.dns.expect,
                 )
 
 

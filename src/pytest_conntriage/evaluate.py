@@ -9,6 +9,8 @@ from dataclasses import dataclass, replace
 from functools import partial
 
 from .checks import Check, CheckKind, DnsCheck, Lookup, Resolutions, TcpCheck
+from .collect import EvidenceCollector
+from .evidence import Packet
 from .hosts import HostPool
 from .inventory.model import LOCAL_VANTAGE, DnsMatch, Policy, Resolver
 from .outcome import Outcome
@@ -20,7 +22,9 @@ from .probe.result import Attempt, ProbeResult
 from .probe.retry import with_retries
 from .probe.tcp import connect_once, open_connection
 from .runbook.model import Runbook
-from .triage import diagnose
+from .triage import Finding, diagnose
+from .triage import evidence as evidence_rules
+from .triage.evidence import Target
 from .triage.model import Diagnosis, Facts
 
 
@@ -30,6 +34,8 @@ class CheckResult:
     passed: bool
     result: ProbeResult
     diagnosis: Diagnosis | None = None
+    # Evidence that could not be gathered for the diagnosis, "host: what: why".
+    unavailable: tuple[str, ...] = ()
 
     @property
     def outcome(self) -> Outcome:
@@ -49,6 +55,7 @@ class Evaluator:
         self.engine = engine
         self.runbook = runbook
         self.hosts = hosts or HostPool({})
+        self.collector = EvidenceCollector(engine, self.hosts)
         self.resolv_conf = resolv_conf
 
     # -- planning: names the tcp checks need, resolved once per run -----------------
@@ -104,12 +111,45 @@ class Evaluator:
                 key, lambda: with_retries(lambda: self._tcp_attempt(check), check.policy, wanted)
             )
             passed = wanted(result.final)
-        diagnosis = (
-            None
-            if passed
-            else diagnose(result.outcome, facts_for(check, result.final), self.runbook)
+        if passed:
+            return CheckResult(check, passed, result)
+        findings: tuple[Finding, ...] = ()
+        gaps: tuple[str, ...] = ()
+        if isinstance(check, TcpCheck) and check.kind is CheckKind.TCP:
+            findings, gaps = await self._evidence(check, result.final)
+        facts = facts_for(check, result.final)
+        diagnosis = diagnose(result.outcome, facts, self.runbook, findings)
+        return CheckResult(check, passed, result, diagnosis, gaps)
+
+    async def _evidence(
+        self, check: TcpCheck, final: Attempt
+    ) -> tuple[tuple[Finding, ...], tuple[str, ...]]:
+        """What the target host and the client say about a failed connect.
+
+        Only re-weighs the causes: pass or fail was decided by the probe alone.
+        """
+        address = final.address or check.address
+        if not address or final.outcome.is_dns or final.outcome is Outcome.PROBE_ERROR:
+            return (), ()
+        client = await self.collector.client(address) if check.vantage == LOCAL_VANTAGE else None
+        host = None
+        if check.host is not None:
+            # The target sees the client by the source address this machine's route
+            # picks (unless NAT is in between); a remote vantage's is not known here.
+            source = client.route.src if client is not None and client.route else None
+            packet = Packet(check.port, source, address)
+            host = await self.collector.host(check.host, check.unit, packet)
+        target = Target(
+            check.host or "",
+            address,
+            check.port,
+            check.listen,
+            check.unit,
+            check.name,
+            check.expected,
         )
-        return CheckResult(check, passed, result, diagnosis)
+        found = evidence_rules.findings(final.outcome, target, host, client)
+        return found, evidence_rules.unavailable_lines(check.host, host, client)
 
     async def _dns_attempt(self, check: DnsCheck) -> Attempt:
         attempt = await self._resolve_once(check.name, check.resolver, check.policy.timeout)

@@ -27,15 +27,23 @@ class HostPool:
     def __contains__(self, alias: object) -> bool:
         return alias in self._hosts
 
+    def sudo(self, alias: str) -> bool:
+        """Whether the inventory lets commands that need root use `sudo -n` there."""
+        return self._hosts[alias].sudo
+
     def shell(self, alias: str) -> Any:
-        """The testinfra Host for `alias` (its `run(command, *args)` quotes the args)."""
+        """The testinfra Host for `alias` (its `run(command, *args)` quotes the args).
+
+        Opened without testinfra's own sudo: only the commands that need root are run
+        with `sudo -n` (see `sudo`), so nothing ever waits for a password prompt.
+        """
         with self._lock:
             opened = self._open.get(alias)
             if opened is None:
                 import testinfra  # here, not at import: collection must not pay for it
 
                 host = self._hosts[alias]
-                opened = testinfra.get_host(host.connection, sudo=host.sudo)
+                opened = testinfra.get_host(host.connection)
                 self._open[alias] = opened
             return opened
 

@@ -15,6 +15,7 @@ import secrets
 from dataclasses import dataclass
 
 from .runner import whole_seconds
+from .unit import BATCH_NAME
 
 # $1 marker, $2 seconds per collector, $3 "1" to use sudo -n for root-only collectors,
 # $4 the systemd unit ("" for none).
@@ -80,6 +81,7 @@ if [ "$INIT" = systemd ] && [ -n "$UNIT" ]; then
   collect journal root journalctl "--unit=$UNIT" -n 20 --no-pager -o short-iso
 fi
 collect processes - ps -eo pid,etimes,args
+if ! collect addresses - ip -o addr show; then collect addresses-plain - hostname -I; fi
 collect iptables root iptables-save
 collect iptables-legacy root iptables-legacy-save
 collect ip6tables root ip6tables-save
@@ -140,7 +142,7 @@ def build_batch(unit: str | None, sudo: bool, collector_timeout: float) -> Batch
         unit or "",
     )
     # `sh -c SCRIPT NAME ARGS`: the script sees the args as $1.. and never as text.
-    return Batch("sh -c %s conntriage-evidence %s %s %s %s", (SCRIPT, *args), marker)
+    return Batch(f"sh -c %s {BATCH_NAME} %s %s %s %s", (SCRIPT, *args), marker)
 
 
 def split(output: str) -> BatchOutput:

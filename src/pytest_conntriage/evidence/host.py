@@ -24,7 +24,15 @@ from .model import (
     UnitState,
 )
 from .runner import Runner, RunResult
-from .unit import ages_of, parse_journal, parse_ps, parse_systemctl_show, parse_uptime
+from .unit import (
+    ages_of,
+    parse_ip_addr,
+    parse_journal,
+    parse_ps,
+    parse_systemctl_show,
+    parse_uptime,
+    processes_of,
+)
 
 _N = TypeVar("_N", int, float)
 
@@ -105,7 +113,13 @@ def parse_batch(output: str, packet: Packet, unit: str | None = None) -> HostEvi
     pids = [process.pid for listener in listeners for process in listener.processes]
     if unit_state is not None and unit_state.main_pid:
         pids.append(unit_state.main_pid)
-    processes = reader.processes(pids)
+    table = reader.process_table()
+    processes = ages_of(table, pids)
+    unit_processes: tuple[ProcessAge, ...] = ()
+    if unit_state is not None and unit_state.main_pid:
+        unit_processes = ages_of(table, [unit_state.main_pid])
+    elif unit and init != "systemd":
+        unit_processes = processes_of(table, unit)
     verdicts, mixed = reader.firewall(packet)
     return HostEvidence(
         listeners=listeners,
@@ -114,6 +128,8 @@ def parse_batch(output: str, packet: Packet, unit: str | None = None) -> HostEvi
         unit=unit_state,
         journal=journal,
         processes=processes,
+        unit_processes=unit_processes,
+        addresses=reader.addresses(),
         uptime_s=uptime,
         clock_epoch_s=clock,
         privileged=reader.privileged(),
@@ -224,14 +240,25 @@ class _Reader:
             journal = parse_journal(journal_section.stdout)
         return state, journal
 
-    def processes(self, pids: list[int]) -> tuple[ProcessAge, ...]:
+    def process_table(self) -> dict[int, ProcessAge]:
         section = self.ok("processes", "process ages")
         if section is None:
-            return ()
+            return {}
         table = parse_ps(section.stdout)
         if not table:
             self.gap("process ages", f"unreadable ps output: {_first_line(section.stdout)!r}")
-        return ages_of(table, pids)
+        return table
+
+    def addresses(self) -> tuple[str, ...]:
+        section = self.taken.section("addresses")
+        if section is not None and section.rc == 0:
+            return parse_ip_addr(section.stdout)
+        plain = self.ok("addresses-plain", "host addresses")
+        if plain is None:
+            if section is not None:
+                self.gap("host addresses", self.why("addresses", section))
+            return ()
+        return tuple(plain.stdout.split())
 
     def privileged(self) -> bool | None:
         uid, sudo = self.taken.value("uid"), self.taken.value("sudo")

@@ -227,6 +227,10 @@ class HostEvidence:
     unit: UnitState | None = None
     journal: tuple[str, ...] = ()  # the unit's last journal lines (short-iso)
     processes: tuple[ProcessAge, ...] = ()  # listener owners and the unit's main process
+    # The unit's processes: its main PID under systemd; elsewhere every process whose
+    # command names the unit (`listener` matches `python3 /srv/listener.py`).
+    unit_processes: tuple[ProcessAge, ...] = ()
+    addresses: tuple[str, ...] = ()  # the host's own IP addresses (`ip -o addr show`)
     uptime_s: float | None = None
     clock_epoch_s: int | None = None  # the host's clock when the batch ran
     privileged: bool | None = None  # the root-only collectors ran as root (directly/sudo)

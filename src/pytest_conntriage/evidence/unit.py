@@ -2,9 +2,13 @@
 
 from __future__ import annotations
 
+import itertools
 from collections.abc import Iterable
 
 from .model import ProcessAge, UnitState
+
+# The name the evidence batch runs under ($0 of its `sh -c`): see batch.build_batch.
+BATCH_NAME = "conntriage-evidence"
 
 
 def parse_systemctl_show(name: str, text: str, uptime_s: float | None) -> UnitState:
@@ -57,6 +61,37 @@ def parse_ps(text: str) -> dict[int, ProcessAge]:
 def ages_of(table: dict[int, ProcessAge], pids: Iterable[int]) -> tuple[ProcessAge, ...]:
     """The processes among `pids` that ps knew, each once, in the order asked."""
     return tuple(table[pid] for pid in dict.fromkeys(pids) if pid in table)
+
+
+def processes_of(table: dict[int, ProcessAge], unit: str) -> tuple[ProcessAge, ...]:
+    """Without systemd, the processes that are the unit: those whose command names it.
+
+    A word of the command matches when it is the unit's name, as a path's last part
+    and with any extension or trailing colon dropped: unit `nginx` matches `nginx:
+    master process /usr/sbin/nginx`, unit `listener` matches `python3 /srv/listener.py`.
+    """
+    wanted = unit.removesuffix(".service")
+    found = []
+    for process in table.values():
+        if BATCH_NAME in process.command:
+            continue  # the evidence batch itself, which carries the unit as an argument
+        for word in process.command.split():
+            base = word.rstrip(":").rsplit("/", 1)[-1]
+            if base == wanted or base.split(".", 1)[0] == wanted:
+                found.append(process)
+                break
+    return tuple(found)
+
+
+def parse_ip_addr(text: str) -> tuple[str, ...]:
+    """The addresses of `ip -o addr show`: "2: eth0    inet 10.0.0.2/24 brd ..." lines."""
+    found = []
+    for line in text.splitlines():
+        words = line.split()
+        for kind, value in itertools.pairwise(words):
+            if kind in ("inet", "inet6"):
+                found.append(value.split("/", 1)[0])
+    return tuple(dict.fromkeys(found))
 
 
 def parse_uptime(text: str) -> float | None:

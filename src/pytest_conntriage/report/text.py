@@ -89,6 +89,9 @@ def failure_text(result: CheckResult) -> str:
     ruled_out = [c.id for c in diagnosis.causes if c.verdict is Verdict.RULED_OUT]
     if ruled_out:
         lines.append(f"  ruled out: {', '.join(ruled_out)}")
+    if result.unavailable:
+        lines += ["", "Evidence unavailable (ranked on what the client saw):"]
+        lines += [f"  {line}" for line in result.unavailable]
     lines += ["", *_diagnostic_lines(diagnosis)]
     lines += ["", f"Reference: {diagnosis.reference}"]
     return "\n".join(lines)
