@@ -178,6 +178,13 @@ class Expect:
     with_host_evidence: str | None = None  # the true cause; must be listed already
 
     @property
+    def host_text(self) -> str:
+        """What is expected once the plugin can log into the server."""
+        if self.passes or self.with_host_evidence is None:
+            return self.expected_text
+        return f"{self.outcome} → {self.with_host_evidence}"
+
+    @property
     def expected_text(self) -> str:
         if self.passes:
             return f"pass ({self.outcome})"
@@ -405,7 +412,8 @@ _TABLE: tuple[Scenario, ...] = (
             fails(
                 f"test_tcp[local->{NAME}:{PORT}@{STALE_IP}]",
                 "refused",
-                *REFUSED,
+                # dns.expect names the right address: the client can tell on its own.
+                "dns-wrong-host",
                 host="dns-wrong-host",
             ),
         ),
@@ -445,7 +453,8 @@ _TABLE: tuple[Scenario, ...] = (
             fails(
                 f"test_tcp[local->{NAME}:{PORT}@{STALE_IP}]",
                 "refused",
-                *REFUSED,
+                # dns.expect names the right address: the client can tell on its own.
+                "dns-wrong-host",
                 host="dns-wrong-host",
             ),
         ),
@@ -642,6 +651,27 @@ def apply(scenario: Scenario, lab: Lab) -> str:
     return scenario.inventory
 
 
+# The unit name the lab's services go by: the listener processes run `listener.py`,
+# which is how the plugin finds them without systemd.
+LAB_UNIT = "listener"
+_SERVICE_KEY = re.compile(r"^  [A-Za-z0-9_-]+:$")
+
+
+def with_host_access(inventory_text: str, ssh_config: str, alias: str) -> str:
+    """The inventory with the server as a host the plugin may log into over ssh, and
+    every service placed on it: the same scenario, judged with host evidence."""
+    lines: list[str] = []
+    in_services = False
+    for line in inventory_text.splitlines():
+        if not line.startswith(" "):
+            in_services = line == "services:"
+        lines.append(line)
+        if in_services and _SERVICE_KEY.match(line):
+            lines += ["    host: server", f"    unit: {LAB_UNIT}"]
+    lines += ["hosts:", "  server:", f"    connection: ssh://{alias}?ssh_config={ssh_config}"]
+    return "\n".join(lines) + "\n"
+
+
 # -- judging -----------------------------------------------------------------------------
 
 
@@ -674,14 +704,16 @@ def matches(pattern: str, name: str) -> bool:
     return re.fullmatch(regex, name) is not None
 
 
-def judge(scenario: Scenario, run: PluginRun, kernel: str | None = None) -> list[Row]:
+def judge(
+    scenario: Scenario, run: PluginRun, kernel: str | None = None, host_access: bool = False
+) -> list[Row]:
     """Compare what the plugin said with the scenario's expectations, row by row.
 
     `kernel` is what a raw connect() said after the fault was built; when it differs
     from the scenario's `kernel`, the lab (not the plugin) is wrong, and the first row
     says so.
     """
-    rows = _judge_cases(scenario, run)
+    rows = _judge_cases(scenario, run, host_access)
     if kernel is None or not rows:
         return rows
     # Shown on the row of the check that probed the same address, else the first.
@@ -698,7 +730,7 @@ def judge(scenario: Scenario, run: PluginRun, kernel: str | None = None) -> list
     return rows
 
 
-def _judge_cases(scenario: Scenario, run: PluginRun) -> list[Row]:
+def _judge_cases(scenario: Scenario, run: PluginRun, host_access: bool) -> list[Row]:
     rows: list[Row] = []
     covered: set[str] = set()
     for expect in scenario.expects:
@@ -717,7 +749,7 @@ def _judge_cases(scenario: Scenario, run: PluginRun) -> list[Row]:
                 )
             )
         for case in found:
-            rows.append(_judge_case(scenario, expect, case))
+            rows.append(_judge_case(scenario, expect, case, host_access))
     for name, case in run.cases.items():
         if name not in covered:
             rows.append(
@@ -743,7 +775,7 @@ def _said(case: Case) -> str:
     return f"{outcome} → {case.prop('top_cause') or 'no cause'}"
 
 
-def _judge_case(scenario: Scenario, expect: Expect, case: Case) -> Row:
+def _judge_case(scenario: Scenario, expect: Expect, case: Case, host_access: bool) -> Row:
     problems: list[str] = []
     outcome = case.prop("outcome")
     wanted_status = "passed" if expect.passes else "failed"
@@ -755,7 +787,14 @@ def _judge_case(scenario: Scenario, expect: Expect, case: Case) -> Row:
     if not expect.passes:
         top = case.prop("top_cause") or None
         causes = [c for c in case.prop("causes").split(",") if c]
-        if top != expect.top:
+        if host_access and expect.with_host_evidence is not None:
+            # Logged into the server, the plugin must name the injected cause first.
+            if top != expect.with_host_evidence:
+                wanted = expect.with_host_evidence
+                problems.append(
+                    f"top cause {top or '(none)'} with host evidence, expected {wanted}"
+                )
+        elif top != expect.top:
             if top in expect.alternates:
                 exact = False
             else:
@@ -765,9 +804,9 @@ def _judge_case(scenario: Scenario, expect: Expect, case: Case) -> Row:
         if truth is not None and truth not in causes:
             problems.append(f"true cause {truth} is not listed (causes: {','.join(causes)})")
     return Row(
-        scenario.id,
+        scenario.id + (" +host" if host_access else ""),
         case.name,
-        expect.expected_text,
+        expect.host_text if host_access else expect.expected_text,
         _said(case),
         not problems,
         exact,

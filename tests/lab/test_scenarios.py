@@ -6,7 +6,7 @@ from collections.abc import Callable
 
 import netlab
 import pytest
-from scenarios import SCENARIOS, Row, Scenario, apply, judge
+from scenarios import SCENARIOS, Row, Scenario, apply, judge, with_host_access
 
 pytestmark = pytest.mark.lab
 
@@ -19,20 +19,28 @@ def _param(scenario: Scenario) -> object:
     return pytest.param(scenario, id=scenario.id, marks=marks)
 
 
+@pytest.mark.parametrize("access", ["client", "host"])
 @pytest.mark.parametrize("scenario", [_param(s) for s in SCENARIOS])
 def test_scenario(
     scenario: Scenario,
+    access: str,
     make_lab: Callable[[], netlab.Lab],
     record_rows: Callable[[list[Row]], None],
 ) -> None:
+    """`client`: the plugin sees only what the client sees. `host`: it may also log into
+    the server over ssh (on the management network, untouched by the faults), and must
+    then name the injected cause first."""
     lab = make_lab()
     inventory = apply(scenario, lab)
+    if access == "host":
+        ssh = lab.sshd(netlab.SERVER, netlab.SERVER_MGMT_IP)
+        inventory = with_host_access(inventory, str(ssh.config), ssh.host_alias)
     run = lab.run_plugin(inventory)
     kernel = None
     if scenario.kernel is not None:
         # After the plugin, so the raw probe cannot change what the plugin saw.
         kernel = lab.connect(netlab.CLIENT, *scenario.probe, timeout=scenario.probe_timeout)
-    rows = judge(scenario, run, kernel)
+    rows = judge(scenario, run, kernel, host_access=access == "host")
     record_rows(rows)
     bad = [f"{r.case}: {p}" for r in rows for p in r.problems]
     if run.returncode not in (0, 1):
