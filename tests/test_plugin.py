@@ -541,3 +541,44 @@ def test_a_low_open_file_limit_caps_probes_instead_of_starving_them(
     assert "conntriage: concurrency capped at 96 by the open-file limit (160" in done.stdout
     assert "150 × timeout" in done.stdout
     assert "probe-error" not in done.stdout
+
+
+def test_host_checks_read_listening_sockets_and_processes_on_the_host(
+    pytester: pytest.Pytester,
+) -> None:
+    # local:// is testinfra's backend for this machine: the evidence batch runs through
+    # the same host.run() path as over ssh. The fault lab runs these against a real sshd.
+    with OpenListener("127.0.0.2") as web:
+        closed = closed_port("127.0.0.2")
+        text = (
+            "version: 1\nhosts:\n  me:\n    connection: local://\n"
+            "services:\n"
+            f"  web:\n    address: 127.0.0.2\n    ports: [{web.port}]\n    host: me\n"
+            f"  moved:\n    address: 127.0.0.3\n    ports: [{web.port}]\n    host: me\n"
+            f"  down:\n    address: 127.0.0.2\n    ports: [{closed}]\n    host: me\n"
+            "    unit: no-such-daemon-xyz\n"
+        )
+        junit = pytester.path / "junit.xml"
+        result = run_inventory(
+            pytester, f"--junitxml={junit}", "-k", "listening or service", text=text
+        )
+    outcomes = {name: case[0] for name, case in junit_cases(junit).items()}
+    assert outcomes == {
+        f"test_listening[web@me:{web.port}]": "passed",
+        f"test_listening[moved@me:{web.port}]": "wrong-interface",
+        f"test_listening[down@me:{closed}]": "not-listening",
+        "test_service[down@me:no-such-daemon-xyz]": "inactive",
+    }, outcomes
+    result.stdout.fnmatch_lines(
+        [
+            f"  outcome: wrong-interface — me listens on 127.0.0.2:{web.port} only; clients "
+            "connect to 127.0.0.3",
+            "  1. [[]confirmed[]] The service listens on another port or interface*",
+        ]
+    )
+    result.stdout.fnmatch_lines(
+        [
+            "  outcome: inactive — no process of no-such-daemon-xyz runs on me*",
+            "  1. [[]confirmed[]] The service is not running (service-down)",
+        ]
+    )

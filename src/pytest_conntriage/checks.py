@@ -23,6 +23,10 @@ class CheckKind(str, Enum):
     TCP = "tcp"
     CLOSED = "closed"
     IDLE = "idle"  # connect, stay idle for `idle` seconds, then the connection must live
+    # Read on the service's host itself (its `host:`), from one evidence batch:
+    LISTENING = "listening"  # something listens on the port where clients connect
+    FIREWALL = "firewall"  # the host's own firewall admits tcp to the port from here
+    SERVICE = "service"  # the unit is active
 
 
 # A name and the resolvers asked for it; () = the system resolver.
@@ -100,7 +104,30 @@ class TcpCheck:
         return text
 
 
-Check = DnsCheck | TcpCheck
+@dataclass(frozen=True)
+class HostCheck:
+    """A fact about the service's host, read there: listening, firewall or service state."""
+
+    kind: CheckKind
+    host: str  # the inventory alias of the machine
+    service: str
+    port: int  # 0 for SERVICE checks
+    addresses: tuple[str | None, ...]  # where clients connect (resolved); None: unresolved
+    unit: str | None
+    listen: str | None
+    policy: Policy
+    location: Location
+    tags: tuple[str, ...] = ()
+    name: str | None = None  # the service's DNS name, if it has one
+
+    @property
+    def id(self) -> str:
+        """ "api@web-1:8080", "api@web-1:nginx": the service, its host, the port or unit."""
+        what = self.unit if self.kind is CheckKind.SERVICE else self.port
+        return f"{self.service}@{self.host}:{what}"
+
+
+Check = DnsCheck | TcpCheck | HostCheck
 
 
 @dataclass(frozen=True)
@@ -111,15 +138,17 @@ class Plan:
     tcp: tuple[TcpCheck, ...]
     closed: tuple[TcpCheck, ...]
     idle: tuple[TcpCheck, ...] = ()
+    host: tuple[HostCheck, ...] = ()  # listening, firewall and service checks
 
     def __iter__(self) -> Iterator[Check]:
         yield from self.dns
         yield from self.tcp
         yield from self.closed
         yield from self.idle
+        yield from self.host
 
     def __len__(self) -> int:
-        return len(self.dns) + len(self.tcp) + len(self.closed) + len(self.idle)
+        return sum(1 for _ in self)
 
     @property
     def vantages(self) -> tuple[str, ...]:
@@ -144,7 +173,9 @@ def plan(inventory: Inventory, resolutions: Resolutions) -> Plan:
     tcp: list[TcpCheck] = []
     closed: list[TcpCheck] = []
     idle: list[TcpCheck] = []
+    host: list[HostCheck] = []
     for service in inventory.services:
+        host.extend(_host_checks(service, resolutions))
         dns.extend(_dns_checks(service))
         service_tcp = list(_tcp_checks(service, resolutions))
         tcp.extend(service_tcp)
@@ -152,7 +183,36 @@ def plan(inventory: Inventory, resolutions: Resolutions) -> Plan:
             idle.extend(replace(c, kind=CheckKind.IDLE, idle=service.idle) for c in service_tcp)
     for rule in inventory.closed:
         closed.extend(_closed_checks(rule, resolutions))
-    return Plan(tuple(dns), tuple(tcp), tuple(closed), tuple(idle))
+    return Plan(tuple(dns), tuple(tcp), tuple(closed), tuple(idle), tuple(host))
+
+
+def _host_checks(service: Service, found: Resolutions) -> Iterator[HostCheck]:
+    if service.host is None:
+        return
+    addresses = tuple(_addresses(service.address, service.dns.resolvers, found))
+    name = None if is_ip_literal(service.address) else service.address
+
+    def check(kind: CheckKind, port: int, where: Location) -> HostCheck:
+        assert service.host is not None
+        return HostCheck(
+            kind,
+            service.host,
+            service.name,
+            port,
+            addresses,
+            service.unit,
+            service.listen,
+            service.policy,
+            where,
+            service.tags,
+            name,
+        )
+
+    for kind in (CheckKind.LISTENING, CheckKind.FIREWALL):
+        for port in service.ports:
+            yield check(kind, port, service.port_location(port))
+    if service.unit:
+        yield check(CheckKind.SERVICE, 0, service.location)
 
 
 def _addresses(

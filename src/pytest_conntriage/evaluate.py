@@ -4,11 +4,13 @@ from __future__ import annotations
 
 import asyncio
 import concurrent.futures
+import time
 from collections.abc import Iterable
 from dataclasses import dataclass, replace
 from functools import partial
 
-from .checks import Check, CheckKind, DnsCheck, Lookup, Resolutions, TcpCheck
+from . import hostcheck
+from .checks import Check, CheckKind, DnsCheck, HostCheck, Lookup, Resolutions, TcpCheck
 from .collect import EvidenceCollector
 from .evidence import Packet
 from .hosts import HostPool
@@ -95,6 +97,8 @@ class Evaluator:
         return self.engine.submit(check, lambda: self._evaluate(check))
 
     async def _evaluate(self, check: Check) -> CheckResult:
+        if isinstance(check, HostCheck):
+            return await self._evaluate_on_host(check)
         # Two checks naming the same probe (one endpoint in two services, say) share one
         # run of it: the key is what the probe does, not which check asked.
         if isinstance(check, DnsCheck):
@@ -120,6 +124,38 @@ class Evaluator:
         facts = facts_for(check, result.final)
         diagnosis = diagnose(result.outcome, facts, self.runbook, findings)
         return CheckResult(check, passed, result, diagnosis, gaps)
+
+    async def _evaluate_on_host(self, check: HostCheck) -> CheckResult:
+        """A listening, firewall or service check: read from the host's evidence batch."""
+        started = time.monotonic()
+        address = next((a for a in check.addresses if a), None)
+        client = await self.collector.client(address) if address else None
+        source = client.route.src if client is not None and client.route else None
+        # The firewall is asked about this machine's packet: from the source address its
+        # route picks, to where clients connect.
+        packet = Packet(check.port or 1, source, address)
+        host = await self.collector.host(check.host, check.unit, packet)
+        attempt = hostcheck.judge(check, host, (time.monotonic() - started) * 1000.0)
+        result = ProbeResult((attempt,), time.monotonic() - started)
+        if attempt.outcome.is_success:
+            return CheckResult(check, True, result)
+        findings: tuple[Finding, ...] = ()
+        if attempt.outcome in (Outcome.NOT_LISTENING, Outcome.INACTIVE):
+            # Read like a refused connect: is it down, elsewhere, or still starting?
+            target = Target(check.host, address or "", check.port, check.listen, check.unit)
+            findings = evidence_rules.findings(Outcome.REFUSED, target, host, None)
+        facts = Facts(
+            address=address,
+            port=check.port or None,
+            name=check.name,
+            host=check.name or address,
+            unit=check.unit,
+            service=check.service,
+            listen=check.listen,
+        )
+        diagnosis = diagnose(attempt.outcome, facts, self.runbook, findings)
+        gaps = evidence_rules.unavailable_lines(check.host, host, client)
+        return CheckResult(check, False, result, diagnosis, gaps)
 
     async def _evidence(
         self, check: TcpCheck, final: Attempt
@@ -226,7 +262,7 @@ class Evaluator:
             sock.close()
 
 
-def facts_for(check: Check, attempt: Attempt) -> Facts:
+def facts_for(check: DnsCheck | TcpCheck, attempt: Attempt) -> Facts:
     """The real values the runbook's templates are filled with for this failure."""
     if isinstance(check, DnsCheck):
         return Facts(

@@ -25,12 +25,25 @@ class Outcome(str, Enum):
     DNS_REFUSED = "dns-refused"
     DNS_TIMEOUT = "dns-timeout"
     DNS_MISMATCH = "dns-mismatch"
+    # What a host check found on the target (listening, firewall, service checks).
+    LISTENING = "listening"
+    NOT_LISTENING = "not-listening"
+    WRONG_INTERFACE = "wrong-interface"
+    ADMITTED = "admitted"
+    BLOCKED = "blocked"
+    ACTIVE = "active"
+    INACTIVE = "inactive"
     # The probe itself could not run (no file descriptor, no ephemeral port, ...): says
     # nothing about the target, so it must never be mistaken for a timeout of it.
     PROBE_ERROR = "probe-error"
 
     def __str__(self) -> str:
         return self.value
+
+    @property
+    def is_success(self) -> bool:
+        """What a passing check sees: nothing for triage to explain."""
+        return self in _SUCCESSES
 
     @property
     def is_dns(self) -> bool:
@@ -41,6 +54,10 @@ class Outcome(str, Enum):
         """A phrase for the failure line: "connection refused", "no answer (timeout)"."""
         return _PHRASES[self]
 
+
+_SUCCESSES = frozenset(
+    {Outcome.OPEN, Outcome.RESOLVED, Outcome.LISTENING, Outcome.ADMITTED, Outcome.ACTIVE}
+)
 
 _PHRASES: dict[Outcome, str] = {
     Outcome.OPEN: "connection established",
@@ -58,6 +75,13 @@ _PHRASES: dict[Outcome, str] = {
     Outcome.DNS_REFUSED: "resolver refused the query (REFUSED)",
     Outcome.DNS_TIMEOUT: "resolver did not answer (timed out)",
     Outcome.DNS_MISMATCH: "name resolves to unexpected addresses",
+    Outcome.LISTENING: "something listens on the port",
+    Outcome.NOT_LISTENING: "nothing listens on the port",
+    Outcome.WRONG_INTERFACE: "it listens, but not where clients connect",
+    Outcome.ADMITTED: "the host firewall admits the port",
+    Outcome.BLOCKED: "the host firewall drops or rejects the port",
+    Outcome.ACTIVE: "the unit is active",
+    Outcome.INACTIVE: "the unit is not active",
     Outcome.PROBE_ERROR: "the probe could not run",
 }
 

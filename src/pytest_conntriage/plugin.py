@@ -18,6 +18,7 @@ from .checks import (
     Check,
     CheckKind,
     DnsCheck,
+    HostCheck,
     Plan,
     Resolutions,
     TcpCheck,
@@ -44,6 +45,9 @@ CHECK_PARAMS = {
     "tcp_check": CheckKind.TCP,
     "closed_check": CheckKind.CLOSED,
     "idle_check": CheckKind.IDLE,
+    "listening_check": CheckKind.LISTENING,
+    "firewall_check": CheckKind.FIREWALL,
+    "service_check": CheckKind.SERVICE,
 }
 WORKERINPUT_KEY = "conntriage_resolutions"
 
@@ -223,6 +227,7 @@ class ConntriageRun:
             f"conntriage: inventory {', '.join(self.inventory.sources)}: {len(p)} checks "
             f"({len(p.dns)} dns, {len(p.tcp)} tcp, {len(p.closed)} closed"
             + (f", {len(p.idle)} idle" if p.idle else "")
+            + (f", {len(p.host)} on hosts" if p.host else "")
             + "); "
             f"timeout {policy.timeout:g}s, retries {policy.retries}, wait {policy.wait:g}s; "
             f"concurrency {self.engine.concurrency}; vantages: {', '.join(p.vantages) or 'none'}"
@@ -377,7 +382,7 @@ def check_of(item: pytest.Item) -> Check | None:
     for name in CHECK_PARAMS:
         value = callspec.params.get(name)
         # An empty parameter set leaves pytest's NOTSET sentinel in the callspec.
-        if isinstance(value, (DnsCheck, TcpCheck)):
+        if isinstance(value, (DnsCheck, TcpCheck, HostCheck)):
             return value
     return None
 

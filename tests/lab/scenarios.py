@@ -225,6 +225,11 @@ class Scenario:
     index: int = 0  # position in the table: part of the lab's namespace prefix
 
     @property
+    def host_checks(self) -> Mapping[str, str]:
+        """With host access: what test_listening / test_firewall / test_service report."""
+        return {**HOST_CHECKS_HEALTHY, **HOST_CHECKS.get(self.id, {})}
+
+    @property
     def probe_timeout(self) -> float:
         """The inventory's own timeout, so the raw probe sees what the plugin saw."""
         found = re.search(r"timeout: (\d+)s", self.inventory)
@@ -644,6 +649,31 @@ def by_id(scenario_id: str) -> Scenario:
     raise KeyError(scenario_id)
 
 
+# What the host checks find on the server, where a scenario's fault shows there. The
+# rest find the healthy state. Host checks are read once, as the run starts: a `wait`
+# does not apply to them (not-ready-wait).
+HOST_CHECKS_HEALTHY = {"listening": "listening", "firewall": "admitted", "service": "active"}
+HOST_CHECKS: dict[str, dict[str, str]] = {
+    "service-down": {"listening": "not-listening", "service": "inactive"},
+    "wrong-port": {"listening": "not-listening"},
+    "loopback-only": {"listening": "wrong-interface"},
+    "other-interface": {"listening": "wrong-interface"},
+    **{
+        f"{tool}-{fault}": {"firewall": "blocked"}
+        for tool in ("iptables", "nft")
+        for fault in ("drop", "reject-reset", "reject-icmp")
+    },
+    # The address clients are sent to is on the server, but the service is not bound there.
+    "dns-stale": {"listening": "wrong-interface"},
+    "dns-disagree": {"listening": "wrong-interface"},
+    "host-missing": {"listening": "wrong-interface"},
+    "host-missing-patient": {"listening": "wrong-interface"},
+    "not-ready": {"listening": "not-listening"},
+    "not-ready-wait": {"listening": "not-listening"},
+}
+_HOST_CHECK = re.compile(r"test_(listening|firewall|service)\[")
+
+
 def apply(scenario: Scenario, lab: Lab) -> str:
     """Build the scenario's faults in `lab`; the inventory text to run the plugin on."""
     for step in scenario.steps:
@@ -751,6 +781,13 @@ def _judge_cases(scenario: Scenario, run: PluginRun, host_access: bool) -> list[
         for case in found:
             rows.append(_judge_case(scenario, expect, case, host_access))
     for name, case in run.cases.items():
+        found_kind = _HOST_CHECK.match(name)
+        if host_access and found_kind and name not in covered:
+            covered.add(name)
+            wanted = scenario.host_checks[found_kind.group(1)]
+            ok = wanted in HOST_CHECKS_HEALTHY.values()
+            expect = Expect(name, wanted, passes=ok, top=None)
+            rows.append(_judge_host_check(scenario, expect, case))
         if name not in covered:
             rows.append(
                 Row(
@@ -764,6 +801,22 @@ def _judge_cases(scenario: Scenario, run: PluginRun, host_access: bool) -> list[
                 )
             )
     return rows
+
+
+def _judge_host_check(scenario: Scenario, expect: Expect, case: Case) -> Row:
+    """A listening, firewall or service check: its outcome is the whole expectation."""
+    problems: list[str] = []
+    outcome = case.prop("outcome")
+    wanted_status = "passed" if expect.passes else "failed"
+    if case.status != wanted_status:
+        problems.append(f"{case.status}, expected it to be {wanted_status}")
+    if outcome != expect.outcome:
+        problems.append(f"outcome {outcome or '(none)'}, expected {expect.outcome}")
+    expected = f"pass ({expect.outcome})" if expect.passes else f"{expect.outcome}"
+    said = f"pass ({outcome})" if case.status == "passed" else outcome
+    return Row(
+        scenario.id + " +host", case.name, expected, said, not problems, True, tuple(problems)
+    )
 
 
 def _said(case: Case) -> str:

@@ -51,6 +51,11 @@ HEADS = [
     (Outcome.DNS_REFUSED, DNS, [("dns-wrong-host", LIKELY), ("network-acl", POSSIBLE)]),
     (Outcome.DNS_TIMEOUT, DNS, [("dns-wrong-host", LIKELY)]),
     (Outcome.DNS_MISMATCH, DNS, [("dns-wrong-host", CONFIRMED)]),
+    # Host checks (listening, firewall, service), read on the target itself.
+    (Outcome.NOT_LISTENING, BY_ADDRESS, [("service-down", LIKELY)]),
+    (Outcome.WRONG_INTERFACE, BY_ADDRESS, [("wrong-port-or-interface", CONFIRMED)]),
+    (Outcome.BLOCKED, BY_ADDRESS, [("host-firewall", CONFIRMED)]),
+    (Outcome.INACTIVE, BY_ADDRESS, [("service-down", CONFIRMED)]),
 ]
 
 
@@ -84,7 +89,7 @@ def test_ranking_head_per_outcome(
 
 def test_every_failure_outcome_is_covered_by_the_table() -> None:
     covered = {outcome for outcome, _, _ in HEADS}
-    assert covered == set(Outcome) - {Outcome.OPEN, Outcome.RESOLVED, Outcome.PROBE_ERROR}
+    assert covered == {o for o in Outcome if not o.is_success} - {Outcome.PROBE_ERROR}
 
 
 @pytest.mark.parametrize("outcome", [Outcome.OPEN, Outcome.RESOLVED, Outcome.PROBE_ERROR])

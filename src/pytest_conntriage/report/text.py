@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from ..checks import CheckKind, DnsCheck, host_port
+from ..checks import CheckKind, DnsCheck, HostCheck, host_port
 from ..evaluate import CheckResult
 from ..outcome import Outcome
 from ..probe.result import Attempt
@@ -20,6 +20,8 @@ def describe_check(result: CheckResult) -> str:
     if isinstance(check, DnsCheck):
         via = f"resolver {check.resolver}" if check.resolver else "the system resolver"
         return f"dns {check.name} via {via}, service {check.service}"
+    if isinstance(check, HostCheck):
+        return f"{check.kind.value} on {check.id}, service {check.service}"
     target = host_port(check.target, check.port)
     if check.address and check.address != check.target:
         target += f" ({check.address})"
@@ -38,6 +40,8 @@ def outcome_line(result: CheckResult) -> str:
 def _attempt_line(result: CheckResult, attempt: Attempt) -> str:
     check = result.check
     took = _ms(attempt.elapsed_ms)
+    if isinstance(check, HostCheck):
+        return attempt.detail
     if isinstance(check, DnsCheck) or attempt.outcome.is_dns:
         name = check.name
         where = f" at {attempt.address}" if attempt.address else ""
