@@ -94,7 +94,9 @@ def failure_text(result: CheckResult) -> str:
     if ruled_out:
         lines.append(f"  ruled out: {', '.join(ruled_out)}")
     if result.unavailable:
-        lines += ["", "Evidence unavailable (ranked on what the client saw):"]
+        blind = any(": batch: " in line for line in result.unavailable)
+        fallback = " (ranked on what the client saw)" if blind else ""
+        lines += ["", f"Evidence unavailable{fallback}:"]
         lines += [f"  {line}" for line in result.unavailable]
     lines += ["", *_diagnostic_lines(diagnosis)]
     lines += ["", f"Reference: {diagnosis.reference}"]

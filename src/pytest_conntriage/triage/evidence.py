@@ -325,13 +325,31 @@ def _route(client: ClientEvidence) -> Iterator[Finding]:
     # A usable first hop says nothing about the hops after it: no finding.
 
 
+# Tools a host may well not have, whose absence is a fact rather than a gap: the
+# firewall they would show is read from iptables/nftables anyway.
+_OPTIONAL = frozenset(
+    {"ufw", "firewalld", "iptables-legacy", "ip6tables", "ip6tables-legacy", "nft-text"}
+)
+
+
+def _expected_gap(what: str, why: str) -> bool:
+    if what in _OPTIONAL and "not installed" in why:
+        return True
+    # Without systemd the unit is read from the process table instead: nothing is missing.
+    return what == "unit" and "systemd is not PID 1" in why
+
+
 def unavailable_lines(
     host_alias: str | None, host: HostEvidence | None, client: ClientEvidence | None
 ) -> tuple[str, ...]:
     """One "evidence unavailable" line per piece that could not be gathered."""
     lines: list[str] = []
     if host is not None and host_alias:
-        lines += [f"{host_alias}: {what}: {why}" for what, why in host.unavailable]
+        lines += [
+            f"{host_alias}: {what}: {why}"
+            for what, why in host.unavailable
+            if not _expected_gap(what, why)
+        ]
     if client is not None:
         lines += [f"client: {what}: {why}" for what, why in client.unavailable]
     return tuple(lines)
