@@ -18,6 +18,8 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Protocol
 
+from ..shell import run as spawn_safely
+
 # Seconds on top of a command's own bound for the transport (ssh connect, auth, ...)
 # before a remote run is given up on locally.
 TRANSPORT_SLACK_S = 10.0
@@ -75,6 +77,9 @@ class LocalRunner:
                 stdout=subprocess.PIPE,
                 stderr=subprocess.PIPE,
                 start_new_session=True,
+                # A snapshot: pytest rewrites os.environ between test phases, and a child
+                # reading the live one mid-change fails with EFAULT (see ..shell).
+                env=dict(os.environ),
             )
         except OSError as exc:
             return RunResult(127, "", f"cannot run {argv[0]}: {exc}")
@@ -141,7 +146,7 @@ class TestinfraRunner:
 
     def _call(self, command: str, *args: str) -> RunResult:
         try:
-            done = self.host.run(command, *args)
+            done = spawn_safely(self.host, command, *args)
             return RunResult(int(done.rc), str(done.stdout), str(done.stderr))
         except Exception as exc:  # transport, auth, decoding: all reported, none raised
             return RunResult(NOT_RUN, "", f"{type(exc).__name__}: {exc}")

@@ -14,6 +14,7 @@ import math
 from typing import Protocol
 
 from ..outcome import Outcome, classify_errno
+from ..shell import run as spawn_safely
 from .result import Attempt
 
 # Seconds on top of the probe's own timeout for the round trip to the vantage host.
@@ -91,7 +92,7 @@ def _connect_blocking(
     args: tuple[str, ...] = (bound, _PYTHON_PROBE, address, str(port), f"{timeout:g}")
     args += (f"{timeout:g}", _BASH_PROBE, address, str(port))
     try:
-        result = shell.run(command, *args)
+        result = spawn_safely(shell, command, *args)
     except Exception as exc:  # any transport failure (ssh refused, auth, ...) is reported
         detail = f"vantage {vantage} could not run the probe: {type(exc).__name__}: {exc}"
         return Attempt(Outcome.PROBE_ERROR, 0.0, address, port, None, detail)
