@@ -169,6 +169,15 @@ class InventorySuite(pytest.Module):
     def _getobj(self) -> ModuleType:
         return importlib.import_module(SUITE_MODULE)
 
+    def collect(self) -> list[pytest.Item | pytest.Collector]:
+        # A check kind this file has none of leaves an "empty parameter set" test: it is
+        # not a test of anything, so it is not collected (nor counted) at all.
+        return [
+            node
+            for node in super().collect()
+            if not (isinstance(node, pytest.Item) and check_of(node) is None)
+        ]
+
 
 class ConntriageRun:
     """The run's state (engine, plan, triage summary) and the hooks that use it."""
@@ -256,12 +265,6 @@ class ConntriageRun:
                 if c.kind is kind and (only is None or Path(c.location.path).resolve() == only)
             ]
             metafunc.parametrize(name, [_param(c) for c in checks])
-
-    @pytest.hookimpl(trylast=True)
-    def pytest_collection_modifyitems(self, items: list[pytest.Item]) -> None:
-        # A check kind the inventory has none of leaves an "empty parameter set" test
-        # behind: it is not a test of anything, so it goes.
-        items[:] = [i for i in items if not _is_empty_suite_item(i)]
 
     def pytest_collection_finish(self, session: pytest.Session) -> None:
         # Start every selected probe now, so the run costs about one timeout. A worker
@@ -390,10 +393,6 @@ def check_of(item: pytest.Item) -> Check | None:
 def _param(check: Check) -> Any:
     marks: list[pytest.MarkDecorator] = [getattr(pytest.mark, tag) for tag in check.tags]
     return pytest.param(check, id=check.id, marks=marks)
-
-
-def _is_empty_suite_item(item: pytest.Item) -> bool:
-    return isinstance(item.parent, InventorySuite) and check_of(item) is None
 
 
 def _queued_on_worker(config: pytest.Config, current: pytest.Item) -> list[pytest.Item]:
