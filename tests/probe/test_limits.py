@@ -51,3 +51,15 @@ def test_a_low_hard_limit_caps_concurrency_and_says_so() -> None:
     numbers, note = out.stdout.splitlines()
     assert numbers == f"{164 - RESERVED_FDS} 164"
     assert note.startswith(f"concurrency capped at {164 - RESERVED_FDS} by the open-file limit")
+
+
+def test_a_very_low_hard_limit_shrinks_the_reserve_not_the_probes_to_one() -> None:
+    code = (
+        "import resource\n"
+        "resource.setrlimit(resource.RLIMIT_NOFILE, (64, 64))\n"
+        "from pytest_conntriage.probe.limits import fit\n"
+        "print(fit(256).concurrency)\n"
+    )
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
+    # A flat 64-descriptor reserve would leave a single probe in flight.
+    assert 16 <= int(out.stdout) <= 64 - 16

@@ -8,12 +8,15 @@ capped below it, and the run says so.
 
 from __future__ import annotations
 
+import os
 import resource
 from dataclasses import dataclass
 
-# Descriptors pytest, the DNS probes, xdist and the user's own fixtures need besides the
-# engine's sockets.
+# Descriptors kept free beyond those already open, for what the run opens besides the
+# engine's sockets (DNS probes, xdist, evidence subprocesses, the user's fixtures).
 RESERVED_FDS = 64
+# The least the reserve is allowed to shrink to under a very low limit.
+MIN_RESERVE = 16
 
 
 @dataclass(frozen=True)
@@ -26,7 +29,8 @@ class FdBudget:
 def fit(concurrency: int) -> FdBudget:
     """Raise the soft fd limit for `concurrency` probes if allowed, else cap them."""
     soft, hard = resource.getrlimit(resource.RLIMIT_NOFILE)
-    needed = concurrency + RESERVED_FDS
+    reserve = _reserve()
+    needed = concurrency + reserve
     if needed <= soft:
         return FdBudget(concurrency, soft)
     target = needed if hard == resource.RLIM_INFINITY else min(needed, hard)
@@ -37,9 +41,22 @@ def fit(concurrency: int) -> FdBudget:
         raised = soft
     if needed <= raised:
         return FdBudget(concurrency, raised, f"raised the open-file limit {soft} → {raised}")
-    capped = max(1, raised - RESERVED_FDS)
+    capped = max(1, raised - reserve)
     note = (
         f"concurrency capped at {capped} by the open-file limit ({raised}, hard {hard}); "
         "raise it with `ulimit -n`"
     )
     return FdBudget(capped, raised, note)
+
+
+def _reserve() -> int:
+    """RESERVED_FDS, or less under a limit so low that a flat reserve would leave no
+    probes at all: what is open now plus a small margin."""
+    try:
+        open_now = len(os.listdir("/proc/self/fd"))
+    except OSError:
+        return RESERVED_FDS
+    hard = resource.getrlimit(resource.RLIMIT_NOFILE)[1]
+    if hard == resource.RLIM_INFINITY or hard - RESERVED_FDS >= RESERVED_FDS:
+        return RESERVED_FDS
+    return max(MIN_RESERVE, open_now + MIN_RESERVE)

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import difflib
+import functools
 import string
 from collections.abc import Callable, Mapping
 
@@ -71,9 +72,12 @@ def render(
     return "".join(out)
 
 
-def _parse(template: str) -> list[tuple[str, str | None, str | None, str | None]]:
+# Every failure fills the same few dozen templates: parse each once (profiled at 10,000
+# failing checks, re-parsing was most of the triage's CPU).
+@functools.lru_cache(maxsize=1024)
+def _parse(template: str) -> tuple[tuple[str, str | None, str | None, str | None], ...]:
     try:
-        return list(_FORMATTER.parse(template))
+        return tuple(_FORMATTER.parse(template))
     except ValueError as exc:  # "Single '}' encountered in format string", ...
         raise TemplateError(
             f"bad template: {exc} (write {{{{ and }}}} for literal braces)"
