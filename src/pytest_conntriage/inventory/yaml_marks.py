@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import gc
 import re
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
@@ -65,6 +66,52 @@ class _Loader(yaml.SafeLoader):
         return node
 
 
+try:
+    from yaml._yaml import CParser
+except ImportError:  # PyYAML built without libyaml: the pure-Python loader only
+    CParser = None  # type: ignore[assignment, misc]
+
+
+if CParser is not None:
+
+    class _CLoader(CParser, yaml.constructor.SafeConstructor, yaml.resolver.Resolver):
+        """libyaml composes the nodes (~10× faster, marks included); same resolvers as _Loader.
+
+        Used only for text in which libyaml and PyYAML agree (see `_libyaml_may_differ`),
+        and only when it succeeds: any error is reported by parsing again with _Loader,
+        so messages and their line:column stay PyYAML's.
+        """
+
+        yaml_implicit_resolvers = _Loader.yaml_implicit_resolvers
+
+        def __init__(self, stream: str) -> None:
+            CParser.__init__(self, stream)
+            yaml.constructor.SafeConstructor.__init__(self)
+            yaml.resolver.Resolver.__init__(self)
+            # Without a "!" in the text no node carries an explicit tag.
+            self.explicitly_tagged: set[int] = set()
+
+
+# Text where libyaml and PyYAML may read the same characters differently, or where the
+# nodes alone cannot show what _Loader records: "!" (tags: _Loader remembers explicitly
+# tagged scalars, libyaml's nodes cannot tell `!!str 1` from `'1'`), a tab (libyaml takes
+# tabs as separators where PyYAML rejects them), "?" (libyaml reads `[a? b]` as one
+# scalar, PyYAML as an error), "|" and ">" (libyaml takes `|# note` as a block scalar's
+# header, PyYAML as an error), "%" (directives), a carriage return and the other line
+# breaks ("\x85", "\u2028", "\u2029"), a byte order mark. Empty values, whose marks
+# differ, are caught while converting (_LibyamlDiffers). bench/loader_equivalence.py
+# checks both paths against each other on mutated inventories.
+_LIBYAML_MAY_DIFFER = re.compile("[!\t?|>%\r\x85\u2028\u2029\ufeff]")
+
+
+class _LibyamlDiffers(Exception):
+    """libyaml composed a node whose mark PyYAML would place elsewhere: parse with PyYAML."""
+
+
+def _libyaml_may_differ(text: str) -> bool:
+    return CParser is None or _LIBYAML_MAY_DIFFER.search(text) is not None
+
+
 @dataclass(frozen=True)
 class Document:
     """One parsed inventory file: its data and where each key and value was written."""
@@ -116,7 +163,55 @@ def load_document(text: str, path: str, substitute: Substitute | None = None) ->
     """
     shielded = not any(char in text for char in _SHIELDS)
     if shielded:
-        text = _REFERENCE.sub(lambda ref: ref[0].translate(_SHIELD), text)
+        # No reference, nothing to swap back: every scalar is then taken as it is.
+        text, references = _REFERENCE.subn(lambda ref: ref[0].translate(_SHIELD), text)
+        shielded = references > 0
+    # Composing and converting make hundreds of thousands of objects and no garbage:
+    # the collector's passes over them were a third of the time for a large inventory.
+    collecting = gc.isenabled()
+    gc.disable()
+    try:
+        return _load(text, path, substitute, shielded)
+    finally:
+        if collecting:
+            gc.enable()
+
+
+def _load(text: str, path: str, substitute: Substitute | None, shielded: bool) -> Document:
+    if not _libyaml_may_differ(text):
+        try:
+            fast = _CLoader(text)
+            try:
+                root = fast.get_single_node()
+            finally:
+                fast.dispose()
+        except Exception:  # PyYAML, below, says what is wrong
+            pass
+        else:
+            try:
+                return _convert(fast, root, path, substitute, shielded)
+            except _LibyamlDiffers:
+                pass
+    loader, root = _compose(text, path, shielded)
+    return _convert(loader, root, path, substitute, shielded)
+
+
+def _convert(
+    loader: _Loader | _CLoader,
+    root: Node | None,
+    path: str,
+    substitute: Substitute | None,
+    shielded: bool,
+) -> Document:
+    if root is None:
+        return Document(path, None, {}, {})
+    converter = _Converter(loader, path, substitute, _UNSHIELD if shielded else {})
+    data = converter.value(root, ())
+    return Document(path, data, converter.values, converter.keys, converter.written)
+
+
+def _compose(text: str, path: str, shielded: bool) -> tuple[_Loader, Node | None]:
+    """The pure-Python composition, and every error message the loader gives for bad YAML."""
     try:
         loader = _Loader(text)
     except yaml.reader.ReaderError as exc:
@@ -133,11 +228,7 @@ def load_document(text: str, path: str, substitute: Substitute | None = None) ->
         raise InventoryError(path, f"invalid YAML: {exc}".replace("\n", " ")) from None
     finally:
         loader.dispose()
-    if root is None:
-        return Document(path, None, {}, {})
-    converter = _Converter(loader, path, substitute, _UNSHIELD if shielded else {})
-    data = converter.value(root, ())
-    return Document(path, data, converter.values, converter.keys, converter.written)
+    return loader, root
 
 
 def _syntax_error(path: str, exc: yaml.MarkedYAMLError, unshield: dict[int, int]) -> InventoryError:
@@ -164,7 +255,7 @@ class _Converter:
 
     def __init__(
         self,
-        loader: _Loader,
+        loader: _Loader | _CLoader,
         path: str,
         substitute: Substitute | None,
         unshield: dict[int, int],
@@ -177,15 +268,28 @@ class _Converter:
         self.keys: dict[DocPath, Location] = {}
         self.written: dict[DocPath, str] = {}
         self._active: set[int] = set()  # collections being converted: alias loops
+        # An empty value (`key:` with nothing after it) gets its mark from the token
+        # around it, which libyaml and PyYAML choose differently in some places.
+        self._strict_empty = not isinstance(loader, _Loader)
 
     def error(self, node: Node, path: DocPath, message: str) -> InventoryError:
+        if (
+            self._strict_empty
+            and isinstance(node, ScalarNode)
+            and not node.value
+            and not node.style
+        ):
+            raise _LibyamlDiffers
         prefix = f"{place(path)}: " if path else ""
         return InventoryError.at(location(self.path, node.start_mark), prefix + message)
 
     def value(self, node: Node, path: DocPath) -> Data:
-        self.values[path] = location(self.path, node.start_mark)
         if isinstance(node, ScalarNode):
+            if self._strict_empty and not node.value and not node.style:
+                raise _LibyamlDiffers
+            self.values[path] = location(self.path, node.start_mark)
             return self.scalar(node, path)
+        self.values[path] = location(self.path, node.start_mark)
         if id(node) in self._active:
             raise self.error(node, path, "an alias refers to a collection that contains it")
         self._active.add(id(node))
@@ -252,10 +356,15 @@ class _Converter:
         if not isinstance(node, ScalarNode):
             kind = "list" if isinstance(node, SequenceNode) else "mapping"
             raise self.error(node, path, f"a key must be a name, not a {kind}")
-        return str(node.value).translate(self.unshield)
+        if self._strict_empty and not node.value and not node.style:
+            raise _LibyamlDiffers
+        key = str(node.value)
+        return key.translate(self.unshield) if self.unshield else key
 
     def scalar(self, node: ScalarNode, path: DocPath) -> Data:
-        tag, text = node.tag, str(node.value).translate(self.unshield)
+        tag, text = node.tag, str(node.value)
+        if self.unshield:
+            text = text.translate(self.unshield)
         if tag == _STR and self.substitute is not None and "$" in text:
             try:
                 new_text, retype = self.substitute(text)
@@ -266,7 +375,8 @@ class _Converter:
             # Only an unquoted, untagged scalar that was one ${...} takes the type YAML would
             # give its value (ports: [${PORT}] is a number); the value itself is never
             # parsed as YAML, so it cannot add structure.
-            if retype and node.style is None and id(node) not in self.loader.explicitly_tagged:
+            plain = not node.style  # PyYAML: None; libyaml: ""
+            if retype and plain and id(node) not in self.loader.explicitly_tagged:
                 tag = self.loader.resolve(  # type: ignore[no-untyped-call]  # untyped in the stubs
                     ScalarNode, new_text, (True, False)
                 )
