@@ -10,17 +10,31 @@ from __future__ import annotations
 
 import errno
 import time
-from typing import Any, Protocol
+from typing import Protocol
 
 SPAWN_TRIES = 5
 SPAWN_PAUSE_S = 0.02
 
 
-class RunsCommands(Protocol):
-    def run(self, command: str, *args: str) -> Any: ...
+class CommandResult(Protocol):
+    """What testinfra's `host.run` returns."""
+
+    @property
+    def rc(self) -> int: ...
+    @property
+    def stdout(self) -> str: ...
+    @property
+    def stderr(self) -> str: ...
 
 
-def run(host: RunsCommands, command: str, *args: str) -> Any:
+class Host(Protocol):
+    """The one thing the plugin needs of a testinfra host: `run(command, *args)`, which
+    shell-quotes each arg into the command's `%s` placeholders."""
+
+    def run(self, command: str, *args: str) -> CommandResult: ...
+
+
+def run(host: Host, command: str, *args: str) -> CommandResult:
     """`host.run(command, *args)`, retrying only the EFAULT spawn race."""
     for attempt in range(SPAWN_TRIES):
         try:

@@ -18,6 +18,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Protocol
 
+from ..shell import Host
 from ..shell import run as spawn_safely
 
 # Seconds on top of a command's own bound for the transport (ssh connect, auth, ...)
@@ -98,19 +99,6 @@ class LocalRunner:
         return RunResult(popen.returncode, _text(out), _text(err))
 
 
-class _CommandResult(Protocol):
-    @property
-    def rc(self) -> int: ...
-    @property
-    def stdout(self) -> str: ...
-    @property
-    def stderr(self) -> str: ...
-
-
-class _Host(Protocol):
-    def run(self, command: str, *args: str) -> _CommandResult: ...
-
-
 class TestinfraRunner:
     """Adapts a testinfra Host (ssh, paramiko, local, docker, ...) to `Runner`.
 
@@ -121,7 +109,7 @@ class TestinfraRunner:
 
     __test__ = False  # not a pytest test class, despite the name
 
-    def __init__(self, host: _Host, timeout: float) -> None:
+    def __init__(self, host: Host, timeout: float) -> None:
         self.host = host
         self.timeout = timeout
 

@@ -11,9 +11,9 @@ from __future__ import annotations
 import asyncio
 import errno
 import math
-from typing import Protocol
 
 from ..outcome import Outcome, classify_errno
+from ..shell import CommandResult, Host
 from ..shell import run as spawn_safely
 from .result import Attempt
 
@@ -52,23 +52,8 @@ _BASH_ERRORS = (
 )
 
 
-class CommandResult(Protocol):
-    @property
-    def rc(self) -> int: ...
-    @property
-    def stdout(self) -> str: ...
-    @property
-    def stderr(self) -> str: ...
-
-
-class Shell(Protocol):
-    """What the probe needs of a host: testinfra's `host.run(command, *args)` (args quoted)."""
-
-    def run(self, command: str, *args: str) -> CommandResult: ...
-
-
 async def connect_from(
-    shell: Shell, vantage: str, address: str, port: int, timeout: float
+    shell: Host, vantage: str, address: str, port: int, timeout: float
 ) -> Attempt:
     """One TCP connect from the vantage host `shell` reaches; never raises."""
     try:
@@ -82,7 +67,7 @@ async def connect_from(
 
 
 def _connect_blocking(
-    shell: Shell, vantage: str, address: str, port: int, timeout: float
+    shell: Host, vantage: str, address: str, port: int, timeout: float
 ) -> Attempt:
     bound = str(math.ceil(timeout) + 2)  # coreutils timeout: whole seconds are safest
     command = (
