@@ -12,7 +12,7 @@ from functools import partial
 from . import hostcheck
 from .checks import Check, CheckKind, DnsCheck, HostCheck, Lookup, Resolutions, TcpCheck
 from .collect import EvidenceCollector
-from .evidence import Packet
+from .evidence import ClientEvidence, Packet
 from .hosts import HostPool
 from .inventory.model import LOCAL_VANTAGE, DnsMatch, Policy, Resolver
 from .outcome import Outcome
@@ -130,7 +130,7 @@ class Evaluator:
         started = time.monotonic()
         address = next((a for a in check.addresses if a), None)
         client = await self.collector.client(address) if address else None
-        source = client.route.src if client is not None and client.route else None
+        source = _source_address(client)
         # The firewall is asked about this machine's packet: from the source address its
         # route picks, to where clients connect.
         packet = Packet(check.port or 1, source, address)
@@ -172,7 +172,7 @@ class Evaluator:
         if check.host is not None:
             # The target sees the client by the source address this machine's route
             # picks (unless NAT is in between); a remote vantage's is not known here.
-            source = client.route.src if client is not None and client.route else None
+            source = _source_address(client)
             packet = Packet(check.port, source, address)
             host = await self.collector.host(check.host, check.unit, packet)
         target = Target(
@@ -290,6 +290,11 @@ def facts_for(check: DnsCheck | TcpCheck, attempt: Attempt) -> Facts:
         if check.kind is CheckKind.IDLE and attempt.detail.startswith("established")
         else None,
     )
+
+
+def _source_address(client: ClientEvidence | None) -> str | None:
+    """The address this machine sends from, as its route to the target picks it."""
+    return client.route.src if client is not None and client.route else None
 
 
 def _listing(addresses: Iterable[str]) -> str:

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from .checks import CheckKind, HostCheck
+from .checks import CheckKind, HostCheck, host_port
 from .evidence import Action, HostEvidence
 from .outcome import Outcome
 from .probe.result import Attempt
@@ -38,7 +38,7 @@ def _listening(check: HostCheck, host: HostEvidence) -> tuple[Outcome, str]:
     h, port = check.host, check.port
     if not on_port:
         return Outcome.NOT_LISTENING, f"nothing listens on port {port} on {h} (ss -ltn)"
-    bound = ", ".join(_where(x.address, port) for x in on_port)
+    bound = ", ".join(host_port(x.address, port) for x in on_port)
     if check.listen and not any(x.address == check.listen or x.wildcard for x in on_port):
         return Outcome.WRONG_INTERFACE, (
             f"{h} listens on {bound}, not on {check.listen} as the inventory expects"
@@ -88,7 +88,3 @@ def _service(check: HostCheck, host: HostEvidence) -> tuple[Outcome, str]:
         f"{count} process(es) of {unit} run on {h}, the youngest (pid {youngest.pid}) "
         f"for {youngest.age_s} s (no systemd: ps)"
     )
-
-
-def _where(address: str, port: int) -> str:
-    return f"[{address}]:{port}" if ":" in address else f"{address}:{port}"

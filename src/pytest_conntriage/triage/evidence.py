@@ -11,6 +11,7 @@ from __future__ import annotations
 from collections.abc import Iterator
 from dataclasses import dataclass
 
+from ..checks import host_port
 from ..evidence.model import (
     Action,
     ClientEvidence,
@@ -92,11 +93,7 @@ def _who(listener: Listener) -> str:
 
 
 def _where(listener: Listener) -> str:
-    return (
-        f"[{listener.address}]:{listener.port}"
-        if ":" in listener.address
-        else (f"{listener.address}:{listener.port}")
-    )
+    return host_port(listener.address, listener.port)
 
 
 def _listeners(outcome: Outcome, target: Target, host: HostEvidence) -> Iterator[Finding]:
