@@ -7,6 +7,14 @@ from ..evaluate import CheckResult
 from ..triage.model import Verdict
 
 PREFIX = "conntriage."
+# One string per property name for the whole run, not one per failing check.
+_NAMES = {
+    name: PREFIX + name
+    for name in (
+        "check", "outcome", "address", "port", "attempts", "causes", "top_cause",
+        "top_cause_title",
+    )
+}  # fmt: skip
 
 
 def properties(result: CheckResult) -> list[tuple[str, str]]:
@@ -28,7 +36,7 @@ def properties(result: CheckResult) -> list[tuple[str, str]]:
         if ranked:
             pairs.append(("top_cause", ranked[0].id))
             pairs.append(("top_cause_title", ranked[0].title))
-    return [(PREFIX + name, value) for name, value in pairs]
+    return [(_NAMES[name], value) for name, value in pairs]
 
 
 def read(user_properties: object) -> dict[str, str]:

@@ -6,7 +6,6 @@ from collections.abc import Mapping, Sequence
 
 from ..outcome import Outcome
 from ..runbook.model import Cause, Runbook, RunbookEntry
-from . import fill
 from .model import Diagnosis, Facts, RankedCause
 from .rank import Finding, Score, adjust, diagnostic_order, from_outcome, ranked, verdict
 from .rules import FACT_RULES, findings_from_facts
@@ -35,9 +34,8 @@ def diagnose(
         entry_title=entry.title,
         reference=entry.reference,
         causes=tuple(_ranked_cause(entry, causes[s.cause], s, values) for s in scores),
-        diagnostics=tuple(
-            fill.diagnostic(entry.diagnostics[d], values) for d in diagnostic_order(entry, scores)
-        ),
+        next_steps=tuple(entry.diagnostics[d] for d in diagnostic_order(entry, scores)),
+        values=values,
     )
 
 
@@ -46,14 +44,10 @@ def _ranked_cause(
 ) -> RankedCause:
     return RankedCause(
         id=cause.id,
-        title=fill.prose(cause.title, values),
-        detail=fill.prose(cause.detail, values),
         verdict=verdict(score.score),
         score=score.score,
-        evidence=tuple(fill.prose(line, values) for line in score.evidence),
-        resolutions=tuple(
-            fill.resolution(entry.resolutions[r], values)
-            for r in cause.resolutions
-            if r in entry.resolutions
-        ),
+        cause=cause,
+        why=score.evidence,
+        fixes=tuple(entry.resolutions[r] for r in cause.resolutions if r in entry.resolutions),
+        values=values,
     )

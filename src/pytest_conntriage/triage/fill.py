@@ -4,10 +4,32 @@ from __future__ import annotations
 
 import shlex
 from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
 
-from ..runbook.model import Diagnostic, Resolution, Step
+from ..runbook.model import Diagnostic, Resolution, Side, Step
 from ..runbook.template import placeholders, render
-from .model import FilledDiagnostic, FilledResolution, FilledStep
+
+
+@dataclass(frozen=True)
+class FilledStep:
+    text: str
+    command: str = ""
+
+
+@dataclass(frozen=True)
+class FilledResolution:
+    id: str
+    title: str
+    steps: tuple[FilledStep, ...]
+
+
+@dataclass(frozen=True)
+class FilledDiagnostic:
+    id: str
+    title: str
+    side: Side
+    command: str
+    tells: str
 
 
 def prose(template: str, values: Mapping[str, str]) -> str:

@@ -2,11 +2,25 @@
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from dataclasses import dataclass, fields
 from enum import Enum
 
 from ..outcome import Outcome
-from ..runbook.model import Side
+from ..runbook.model import Cause, Diagnostic, Resolution
+from . import fill
+from .fill import FilledDiagnostic, FilledResolution, FilledStep
+
+__all__ = [
+    "Diagnosis",
+    "Facts",
+    "FilledDiagnostic",
+    "FilledResolution",
+    "FilledStep",
+    "RankedCause",
+    "Verdict",
+    "split_resolver",
+]
 
 
 class Verdict(str, Enum):
@@ -56,36 +70,35 @@ def split_resolver(resolver: str) -> tuple[str, str]:
 
 
 @dataclass(frozen=True)
-class FilledStep:
-    text: str
-    command: str = ""
-
-
-@dataclass(frozen=True)
-class FilledResolution:
-    id: str
-    title: str
-    steps: tuple[FilledStep, ...]
-
-
-@dataclass(frozen=True)
-class FilledDiagnostic:
-    id: str
-    title: str
-    side: Side
-    command: str
-    tells: str
-
-
-@dataclass(frozen=True)
 class RankedCause:
+    """One cause with its verdict. Its words are the runbook's templates, filled with the
+    failure's values when read, not before: at 10,000 failing checks nobody reads most of
+    them, and kept filled they were most of the run's memory."""
+
     id: str
-    title: str
-    detail: str
     verdict: Verdict
     score: int  # 0-100, what the ranking sorted by
-    evidence: tuple[str, ...]  # the lines behind the verdict
-    resolutions: tuple[FilledResolution, ...]
+    cause: Cause  # the runbook's templates
+    why: tuple[str, ...]  # evidence templates, in the order the ranking added them
+    fixes: tuple[Resolution, ...]  # resolution templates
+    values: Mapping[str, str]  # what the templates are filled with (Facts.values())
+
+    @property
+    def title(self) -> str:
+        return fill.prose(self.cause.title, self.values)
+
+    @property
+    def detail(self) -> str:
+        return fill.prose(self.cause.detail, self.values)
+
+    @property
+    def evidence(self) -> tuple[str, ...]:
+        """The lines behind the verdict."""
+        return tuple(fill.prose(line, self.values) for line in self.why)
+
+    @property
+    def resolutions(self) -> tuple[FilledResolution, ...]:
+        return tuple(fill.resolution(r, self.values) for r in self.fixes)
 
 
 @dataclass(frozen=True)
@@ -95,7 +108,13 @@ class Diagnosis:
     entry_title: str
     reference: str
     causes: tuple[RankedCause, ...]  # ranked, ruled-out ones last
-    diagnostics: tuple[FilledDiagnostic, ...]  # what to run next, most telling first
+    next_steps: tuple[Diagnostic, ...]  # templates of what to run next, most telling first
+    values: Mapping[str, str]
+
+    @property
+    def diagnostics(self) -> tuple[FilledDiagnostic, ...]:
+        """What to run next, filled in."""
+        return tuple(fill.diagnostic(d, self.values) for d in self.next_steps)
 
     @property
     def top(self) -> RankedCause | None:
