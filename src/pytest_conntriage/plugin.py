@@ -4,8 +4,9 @@ from __future__ import annotations
 
 import gc
 import importlib
-from collections.abc import Generator, Iterable
+from collections.abc import Callable, Generator, Iterable
 from dataclasses import dataclass
+from functools import partial
 from pathlib import Path
 from types import ModuleType
 from typing import Any
@@ -32,9 +33,10 @@ from .inventory import InventoryError, load_inventories
 from .inventory.model import Inventory, Resolver
 from .probe.engine import DEFAULT_CONCURRENCY, Engine
 from .probe.limits import fit as fit_to_fd_limit
+from .pytest_compat import index_teardown_reports
 from .report.properties import properties, read
 from .report.summary import TriageSummary
-from .report.text import failure_message, failure_text
+from .report.text import failure_text
 from .runbook import RunbookError, load_runbook
 from .runbook.model import Runbook
 
@@ -146,15 +148,23 @@ def conntriage(request: pytest.FixtureRequest) -> Conntriage:
 
 
 class TriageRepr(TerminalRepr):
-    """A failure shown as a diagnosis, not a traceback; `reprcrash` feeds JUnit's message."""
+    """A failure shown as a diagnosis, not a traceback; `reprcrash` feeds JUnit's message.
 
-    def __init__(self, message: str, text: str, path: str, lineno: int) -> None:
+    The triage text is rendered when something shows it (the FAILURES section, JUnit,
+    an xdist worker sending the report), not kept: at 10,000 failing checks the texts
+    alone were 57 MB, and with `--tb=no` nothing ever reads them.
+    """
+
+    def __init__(self, message: str, text: str | Callable[[], str], path: str, lineno: int) -> None:
         self.reprcrash = ReprFileLocation(path, lineno, message)
-        self.text = text
+        self._text = text
+
+    @property
+    def text(self) -> str:
+        return self._text if isinstance(self._text, str) else self._text()
 
     def toterminal(self, tw: TerminalWriter) -> None:
-        for line in self.text.splitlines():
-            tw.line(line)
+        tw.line(self.text)
 
     def __str__(self) -> str:
         return self.text
@@ -306,6 +316,9 @@ class ConntriageRun:
         if result is None:
             return None
         item.user_properties.extend(properties(result))
+        # Reported: the result lives on in the report alone (and in the engine's memo).
+        if RESULT_KEY in item.stash:
+            del item.stash[RESULT_KEY]
         if not isinstance(failure, ConnectivityFailure):
             return None  # pytest's own report; it copies item.user_properties
         # Built here, not by pytest, so no Python traceback is rendered only to be
@@ -316,7 +329,7 @@ class ConntriageRun:
             item.location,
             dict.fromkeys(item.keywords, 1),
             "failed",
-            TriageRepr(failure_message(result), failure_text(result), where.path, where.line),
+            TriageRepr(str(failure.msg), partial(failure_text, result), where.path, where.line),
             "call",
             [(f"Captured {key} {when}", text) for when, key, text in item._report_sections],
             call.duration,
@@ -351,6 +364,13 @@ class ConntriageRun:
             props = read(report.user_properties)
             if props:
                 self.summary.add(report.nodeid, props)
+
+    @pytest.hookimpl(tryfirst=True)
+    def pytest_sessionfinish(self) -> None:
+        # Before the terminal reporter's summary, which runs in its own sessionfinish.
+        reporter = self.config.pluginmanager.get_plugin("terminalreporter")
+        if reporter is not None:
+            index_teardown_reports(reporter)
 
     def pytest_terminal_summary(self, terminalreporter: Any) -> None:
         if self.summary:
