@@ -48,7 +48,7 @@ def host_port(host: str, port: int) -> str:
     return f"[{host}]:{port}" if ":" in host else f"{host}:{port}"
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, slots=True)
 class DnsCheck:
     """`name` must resolve via `resolver` (None: as applications do), to `spec.expect`."""
 
@@ -67,7 +67,7 @@ class DnsCheck:
         return f"{self.name}@{self.resolver or 'system'}"
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, slots=True)
 class TcpCheck:
     """A handshake from `vantage` to `address`:`port` must complete (TCP) or not (CLOSED)."""
 
@@ -104,7 +104,7 @@ class TcpCheck:
         return text
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, slots=True)
 class HostCheck:
     """A fact about the service's host, read there: listening, firewall or service state."""
 

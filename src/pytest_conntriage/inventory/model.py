@@ -6,7 +6,7 @@ from dataclasses import dataclass, field
 from enum import Enum
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, slots=True)
 class Location:
     """Where a value came from: 1-based line and column, as editors count."""
 
@@ -33,7 +33,7 @@ class Resolver:
 LOCAL_VANTAGE = "local"
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, slots=True)
 class Policy:
     """How hard a probe tries: per-attempt timeout, extra attempts, and a deadline."""
 
@@ -68,7 +68,7 @@ class Host:
     location: Location
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, slots=True)
 class Service:
     """Something that must be reachable: `address` on every port, from every vantage."""
 

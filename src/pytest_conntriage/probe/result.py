@@ -8,7 +8,7 @@ from ..outcome import Outcome, errno_name
 from .icmp import IcmpError
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, slots=True)
 class Attempt:
     """One TCP connect or one DNS lookup."""
 
@@ -26,7 +26,7 @@ class Attempt:
         return errno_name(self.errno)
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, slots=True)
 class ProbeResult:
     """Every attempt of a probe in order; the last one is the verdict."""
 

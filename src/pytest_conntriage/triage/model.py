@@ -3,11 +3,11 @@
 from __future__ import annotations
 
 from collections.abc import Mapping
-from dataclasses import dataclass, fields
+from dataclasses import dataclass, field, fields
 from enum import Enum
 
 from ..outcome import Outcome
-from ..runbook.model import Cause, Diagnostic, Resolution
+from ..runbook.model import Cause, Resolution, RunbookEntry
 from . import fill
 from .fill import FilledDiagnostic, FilledResolution, FilledStep
 
@@ -18,9 +18,15 @@ __all__ = [
     "FilledResolution",
     "FilledStep",
     "RankedCause",
+    "Score",
     "Verdict",
     "split_resolver",
+    "verdict",
 ]
+
+
+CONFIRMED = 100  # the evidence proves the cause
+LIKELY = 60  # from here on a cause is "likely"; above 0 it is "possible"
 
 
 class Verdict(str, Enum):
@@ -32,7 +38,27 @@ class Verdict(str, Enum):
     RULED_OUT = "ruled out"
 
 
-@dataclass(frozen=True)
+def verdict(score: int) -> Verdict:
+    """The word for a score: confirmed (100), likely (60+), possible (1+), ruled out (0)."""
+    if score >= CONFIRMED:
+        return Verdict.CONFIRMED
+    if score >= LIKELY:
+        return Verdict.LIKELY
+    if score > 0:
+        return Verdict.POSSIBLE
+    return Verdict.RULED_OUT
+
+
+@dataclass(frozen=True, slots=True)
+class Score:
+    """Where one cause stands, and the (unfilled) evidence lines that put it there."""
+
+    cause: str
+    score: int
+    evidence: tuple[str, ...]
+
+
+@dataclass(frozen=True, slots=True)
 class Facts:
     """The real values a runbook template is filled with; None stays a <placeholder>."""
 
@@ -69,7 +95,7 @@ def split_resolver(resolver: str) -> tuple[str, str]:
     return resolver, "53"  # an IPv4 address alone, or a bare IPv6 one
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, slots=True)
 class RankedCause:
     """One cause with its verdict. Its words are the runbook's templates, filled with the
     failure's values when read, not before: at 10,000 failing checks nobody reads most of
@@ -101,22 +127,63 @@ class RankedCause:
         return tuple(fill.resolution(r, self.values) for r in self.fixes)
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, slots=True)
 class Diagnosis:
+    """The ranking of one failure, kept small: ~9,500 of them live until the run ends.
+
+    It holds the runbook entry, the scores (equal rankings share one tuple, see
+    triage.rank.ranked) and the failure's facts; the causes, with their words filled
+    in, are built each time they are read.
+    """
+
     outcome: Outcome
-    entry_id: str
-    entry_title: str
-    reference: str
-    causes: tuple[RankedCause, ...]  # ranked, ruled-out ones last
-    next_steps: tuple[Diagnostic, ...]  # templates of what to run next, most telling first
-    values: Mapping[str, str]
+    entry: RunbookEntry = field(repr=False)
+    ranking: tuple[Score, ...]  # best first, ruled-out causes (score 0) last
+    next_steps: tuple[str, ...]  # diagnostic ids: what to run next, most telling first
+    facts: Facts
+
+    @property
+    def entry_id(self) -> str:
+        return self.entry.id
+
+    @property
+    def entry_title(self) -> str:
+        return self.entry.title
+
+    @property
+    def reference(self) -> str:
+        return self.entry.reference
+
+    @property
+    def values(self) -> dict[str, str]:
+        return self.facts.values()
+
+    @property
+    def causes(self) -> tuple[RankedCause, ...]:
+        """Every cause of the entry, ranked, ruled-out ones last."""
+        values = self.values
+        return tuple(self._cause(score, values) for score in self.ranking)
+
+    @property
+    def top(self) -> RankedCause | None:
+        best = self.ranking[0] if self.ranking else None
+        return self._cause(best, self.values) if best and best.score > 0 else None
 
     @property
     def diagnostics(self) -> tuple[FilledDiagnostic, ...]:
         """What to run next, filled in."""
-        return tuple(fill.diagnostic(d, self.values) for d in self.next_steps)
+        values = self.values
+        return tuple(fill.diagnostic(self.entry.diagnostics[d], values) for d in self.next_steps)
 
-    @property
-    def top(self) -> RankedCause | None:
-        ranked = [c for c in self.causes if c.verdict is not Verdict.RULED_OUT]
-        return ranked[0] if ranked else None
+    def _cause(self, score: Score, values: Mapping[str, str]) -> RankedCause:
+        cause = next(c for c in self.entry.causes if c.id == score.cause)
+        resolutions = self.entry.resolutions
+        return RankedCause(
+            id=cause.id,
+            verdict=verdict(score.score),
+            score=score.score,
+            cause=cause,
+            why=score.evidence,
+            fixes=tuple(resolutions[r] for r in cause.resolutions if r in resolutions),
+            values=values,
+        )

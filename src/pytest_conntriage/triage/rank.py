@@ -2,18 +2,29 @@
 
 from __future__ import annotations
 
+import functools
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 
 from ..outcome import Outcome
 from ..runbook.model import RunbookEntry
-from .model import Verdict
+from .model import CONFIRMED, LIKELY, Score, Verdict, verdict
 
-CONFIRMED = 100  # the evidence proves the cause
-LIKELY = 60  # from here on a cause is "likely"; above 0 it is "possible"
+__all__ = [
+    "CONFIRMED",
+    "LIKELY",
+    "Finding",
+    "Score",
+    "Verdict",
+    "adjust",
+    "diagnostic_order",
+    "from_outcome",
+    "ranked",
+    "verdict",
+]
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, slots=True)
 class Finding:
     """Evidence about one cause that overrides what the outcome alone says of it.
 
@@ -28,15 +39,6 @@ class Finding:
     def __post_init__(self) -> None:
         if not 0 <= self.score <= CONFIRMED:
             raise ValueError(f"finding score {self.score} for {self.cause} is not within 0-100")
-
-
-@dataclass(frozen=True)
-class Score:
-    """Where one cause stands, and the (unfilled) evidence lines that put it there."""
-
-    cause: str
-    score: int
-    evidence: tuple[str, ...]
 
 
 def from_outcome(entry: RunbookEntry, outcome: Outcome) -> tuple[Score, ...]:
@@ -64,19 +66,17 @@ def adjust(scores: Sequence[Score], findings: Iterable[Finding]) -> tuple[Score,
 
 
 def ranked(scores: Iterable[Score]) -> tuple[Score, ...]:
-    """Highest score first, ties in runbook order; ruled-out causes (score 0) land last."""
+    """Highest score first, ties in runbook order; ruled-out causes (score 0) land last.
+
+    Equal rankings come back as one shared tuple: thousands of failures with the same
+    outcome and evidence keep a single ranking between them.
+    """
+    return _ranked(tuple(scores))
+
+
+@functools.lru_cache(maxsize=1024)
+def _ranked(scores: tuple[Score, ...]) -> tuple[Score, ...]:
     return tuple(sorted(scores, key=lambda s: -s.score))  # sorted() is stable
-
-
-def verdict(score: int) -> Verdict:
-    """The word for a score: confirmed (100), likely (60+), possible (1+), ruled out (0)."""
-    if score >= CONFIRMED:
-        return Verdict.CONFIRMED
-    if score >= LIKELY:
-        return Verdict.LIKELY
-    if score > 0:
-        return Verdict.POSSIBLE
-    return Verdict.RULED_OUT
 
 
 def diagnostic_order(entry: RunbookEntry, scores: Iterable[Score]) -> tuple[str, ...]:
