@@ -50,7 +50,9 @@ class Conntriage:
     def verify(self, check: Check) -> CheckResult:
         """Wait for `check`'s result; fail the test with the triage if it failed."""
         idle = check.idle if isinstance(check, TcpCheck) else 0.0
-        result = self._evaluator.submit(check).result(timeout=_budget(check.policy, idle))
+        result = self._evaluator.submit(check, urgent=True).result(
+            timeout=_budget(check.policy, idle)
+        )
         self._node.stash[RESULT_KEY] = result
         if isinstance(check, TcpCheck) and check.kind is CheckKind.CLOSED and result.outcome.is_dns:
             pytest.skip(

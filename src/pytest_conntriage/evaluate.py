@@ -30,7 +30,7 @@ from .triage.evidence import Target
 from .triage.model import Diagnosis, Facts
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, slots=True)
 class CheckResult:
     check: Check
     passed: bool
@@ -92,9 +92,14 @@ class Evaluator:
 
     # -- running checks ----------------------------------------------------------
 
-    def submit(self, check: Check) -> concurrent.futures.Future[CheckResult]:
-        """Start `check` (once per run) and return its future result."""
-        return self.engine.submit(check, lambda: self._evaluate(check))
+    def submit(self, check: Check, urgent: bool = False) -> concurrent.futures.Future[CheckResult]:
+        """Start `check` (once per run) and return its future result; `urgent`: now,
+        ahead of checks submitted earlier that nothing waits for yet."""
+        return self.engine.submit(check, lambda: self._evaluate(check), urgent=urgent)
+
+    def prefetch(self, check: Check) -> None:
+        """Queue `check` to run as soon as the engine has room; `submit` fetches it."""
+        self.engine.prefetch(check, lambda: self._evaluate(check))
 
     async def _evaluate(self, check: Check) -> CheckResult:
         if isinstance(check, HostCheck):

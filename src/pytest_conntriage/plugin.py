@@ -295,7 +295,7 @@ class ConntriageRun:
             self._prefetched.add(id(item))
             check = check_of(item)
             if check is not None and not item.get_closest_marker("skip"):
-                self.evaluator.submit(check)
+                self.evaluator.prefetch(check)
 
     # -- reporting --------------------------------------------------------------
 
