@@ -403,10 +403,14 @@ def test_users_own_tests_use_the_fixture(pytester: pytest.Pytester) -> None:
 
         def test_localhost_resolves(conntriage):
             conntriage.expect_resolves("localhost")
+
+        def test_no_checks(conntriage):
+            pass
         """
     )
-    result = pytester.runpytest_subprocess()
-    result.assert_outcomes(passed=1, failed=1)
+    junit = pytester.path / "junit.xml"
+    result = pytester.runpytest_subprocess(f"--junitxml={junit}")
+    result.assert_outcomes(passed=2, failed=1)
     result.stdout.fnmatch_lines(
         [
             "*defined at *test_users_own*.py:2:1",
@@ -414,6 +418,12 @@ def test_users_own_tests_use_the_fixture(pytester: pytest.Pytester) -> None:
             "*1. [[]likely[]] *(service-down)",
         ]
     )
+    # One fixture for the session, yet each test's JUnit case carries its own checks.
+    cases = junit_cases(junit)
+    assert cases["test_mine"][1]["conntriage.outcome"] == "refused"
+    assert cases["test_localhost_resolves"][1]["conntriage.outcome"] == "resolved"
+    assert cases["test_localhost_resolves"][1]["conntriage.check"] == "dns"
+    assert not cases["test_no_checks"][1]
 
 
 def test_a_vantage_host_probes_and_is_classified_the_same_way(

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import sys
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 
 import pytest
 from _pytest.outcomes import Failed  # pytest.fail.Exception, importable for typing
@@ -43,9 +43,12 @@ class ConnectivityFailure(Failed):
 class Conntriage:
     """What a test gets from the `conntriage` fixture."""
 
-    def __init__(self, evaluator: Evaluator, node: pytest.Item) -> None:
+    def __init__(
+        self, evaluator: Evaluator, current_item: Callable[[], pytest.Item | None]
+    ) -> None:
         self._evaluator = evaluator
-        self._node = node
+        # The test running now: a check's result goes with its report (JUnit properties).
+        self._current_item = current_item
 
     def verify(self, check: Check) -> CheckResult:
         """Wait for `check`'s result; fail the test with the triage if it failed."""
@@ -53,7 +56,9 @@ class Conntriage:
         result = self._evaluator.submit(check, urgent=True).result(
             timeout=_budget(check.policy, idle)
         )
-        self._node.stash[RESULT_KEY] = result
+        item = self._current_item()
+        if item is not None:
+            item.stash[RESULT_KEY] = result
         if isinstance(check, TcpCheck) and check.kind is CheckKind.CLOSED and result.outcome.is_dns:
             pytest.skip(
                 f"cannot verify that {check.target} is closed: the name does not resolve "

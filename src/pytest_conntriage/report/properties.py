@@ -4,7 +4,6 @@ from __future__ import annotations
 
 from ..checks import DnsCheck
 from ..evaluate import CheckResult
-from ..triage.model import Verdict
 
 PREFIX = "conntriage."
 # One string per property name for the whole run, not one per failing check.
@@ -30,12 +29,13 @@ def properties(result: CheckResult) -> list[tuple[str, str]]:
         ("port", port),
         ("attempts", str(len(result.result.attempts))),
     ]
-    if result.diagnosis is not None:
-        ranked = [c for c in result.diagnosis.causes if c.verdict is not Verdict.RULED_OUT]
-        pairs.append(("causes", ",".join(c.id for c in ranked)))
-        if ranked:
-            pairs.append(("top_cause", ranked[0].id))
-            pairs.append(("top_cause_title", ranked[0].title))
+    diagnosis = result.diagnosis
+    if diagnosis is not None:
+        pairs.append(("causes", ",".join(diagnosis.in_play)))
+        top = diagnosis.top
+        if top is not None:
+            pairs.append(("top_cause", top.id))
+            pairs.append(("top_cause_title", top.title))
     return [(_NAMES[name], value) for name, value in pairs]
 
 

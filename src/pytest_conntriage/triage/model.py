@@ -162,12 +162,21 @@ class Diagnosis:
     def causes(self) -> tuple[RankedCause, ...]:
         """Every cause of the entry, ranked, ruled-out ones last."""
         values = self.values
-        return tuple(self._cause(score, values) for score in self.ranking)
+        by_id = {c.id: c for c in self.entry.causes}
+        return tuple(self._cause(s, by_id[s.cause], values) for s in self.ranking)
+
+    @property
+    def in_play(self) -> tuple[str, ...]:
+        """The ids of the causes not ruled out, best first (no words filled)."""
+        return tuple(s.cause for s in self.ranking if s.score > 0)
 
     @property
     def top(self) -> RankedCause | None:
         best = self.ranking[0] if self.ranking else None
-        return self._cause(best, self.values) if best and best.score > 0 else None
+        if best is None or best.score <= 0:
+            return None
+        cause = next(c for c in self.entry.causes if c.id == best.cause)
+        return self._cause(best, cause, self.values)
 
     @property
     def diagnostics(self) -> tuple[FilledDiagnostic, ...]:
@@ -175,8 +184,7 @@ class Diagnosis:
         values = self.values
         return tuple(fill.diagnostic(self.entry.diagnostics[d], values) for d in self.next_steps)
 
-    def _cause(self, score: Score, values: Mapping[str, str]) -> RankedCause:
-        cause = next(c for c in self.entry.causes if c.id == score.cause)
+    def _cause(self, score: Score, cause: Cause, values: Mapping[str, str]) -> RankedCause:
         resolutions = self.entry.resolutions
         return RankedCause(
             id=cause.id,
