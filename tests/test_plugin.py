@@ -592,3 +592,28 @@ def test_host_checks_read_listening_sockets_and_processes_on_the_host(
             "  1. [[]confirmed[]] The service is not running (service-down)",
         ]
     )
+
+
+def test_suite_ids_match_what_pytest_parametrize_would_make(pytester: pytest.Pytester) -> None:
+    """The built-in suite's items are named as pytest names parametrized tests, repeats too:
+    two services on one endpoint are `..._0` and `..._1` in both."""
+    port = closed_port("127.0.0.3")
+    inventory = pytester.path / "inventory.yml"
+    inventory.write_text(
+        "version: 1\ndefaults:\n  timeout: 200ms\nservices:\n"
+        f"  api:\n    address: 127.0.0.3\n    ports: [{port}]\n"
+        f"  api-again:\n    address: 127.0.0.3\n    ports: [{port}, 1]\n"
+    )
+    pytester.makepyfile(test_mine="def test_tcp(tcp_check):\n    pass\n")
+    result = pytester.runpytest_subprocess("--inventory", str(inventory), "--collect-only", "-q")
+    ids = [line for line in result.outlines if "::" in line]
+    suite = sorted(i.split("::")[1] for i in ids if i.startswith("inventory.yml::"))
+    mine = sorted(i.split("::")[1] for i in ids if i.startswith("test_mine.py::"))
+    assert suite == mine
+    assert suite == sorted(
+        [
+            f"test_tcp[local->127.0.0.3:{port}_0]",
+            f"test_tcp[local->127.0.0.3:{port}_1]",
+            "test_tcp[local->127.0.0.3:1]",
+        ]
+    )

@@ -3,12 +3,11 @@
 from __future__ import annotations
 
 import gc
-import importlib
+from collections import Counter, defaultdict
 from collections.abc import Callable, Generator, Iterable
 from dataclasses import dataclass
 from functools import partial
 from pathlib import Path
-from types import ModuleType
 from typing import Any
 
 import pytest
@@ -40,9 +39,8 @@ from .report.text import failure_text
 from .runbook import RunbookError, load_runbook
 from .runbook.model import Runbook
 
-SUITE_MODULE = "pytest_conntriage.suites.test_connectivity"
-# The fixture names the built-in suite (and users' own tests) request to be
-# parametrized with the inventory's checks.
+# The fixture names users' own tests request to be parametrized with the inventory's
+# checks; their order is the order the built-in suite collects each file's checks in.
 CHECK_PARAMS = {
     "dns_check": CheckKind.DNS,
     "tcp_check": CheckKind.TCP,
@@ -146,7 +144,7 @@ def conntriage(pytestconfig: pytest.Config) -> Conntriage:
     # the run instead.
     run = pytestconfig.pluginmanager.get_plugin("conntriage-run")
     assert isinstance(run, ConntriageRun)
-    return Conntriage(run.evaluator, lambda: run.current_item)
+    return run.conntriage
 
 
 class TriageRepr(TerminalRepr):
@@ -172,24 +170,49 @@ class TriageRepr(TerminalRepr):
         return self.text
 
 
-class InventorySuite(pytest.Module):
-    """The built-in suite collected under an inventory file: `prod.yml::test_tcp[...]`.
+class InventorySuite(pytest.File):
+    """An inventory file collected as the built-in suite: `prod.yml::test_tcp[...]`.
 
-    The file itself is YAML; the test functions come from the suite module shipped in
-    the package, parametrized with the checks that file defines.
+    pytest's own shape for tests from a non-Python file: the file yields one item per
+    check it defines, in the order dns, tcp, closed, idle, listening, firewall, service.
     """
 
-    def _getobj(self) -> ModuleType:
-        return importlib.import_module(SUITE_MODULE)
+    def __init__(self, *, run: ConntriageRun, **kwargs: Any) -> None:
+        super().__init__(**kwargs)
+        self.run = run
 
-    def collect(self) -> list[pytest.Item | pytest.Collector]:
-        # A check kind this file has none of leaves an "empty parameter set" test: it is
-        # not a test of anything, so it is not collected (nor counted) at all.
-        return [
-            node
-            for node in super().collect()
-            if not (isinstance(node, pytest.Item) and check_of(node) is None)
-        ]
+    def collect(self) -> list[InventoryCheck]:
+        checks = self.run.checks_defined_in(self.path)
+        items = []
+        for kind in CHECK_PARAMS.values():
+            of_kind = [c for c in checks if c.kind is kind]
+            for check, id in zip(of_kind, unique_ids([c.id for c in of_kind]), strict=True):
+                name = f"test_{kind.value}[{id}]"
+                items.append(InventoryCheck.from_parent(self, name=name, check=check))
+        return items
+
+
+class InventoryCheck(pytest.Item):
+    """One check of the inventory as a test; it passes when the check does.
+
+    Not a parametrized function: a function's parameters are fixtures, and pytest
+    sets up a fixture per parameter per test (~0.2 ms each, 2 s at 10,000 checks) to
+    hand over a value this item simply holds.
+    """
+
+    def __init__(self, *, check: Check, **kwargs: Any) -> None:
+        super().__init__(**kwargs)
+        self.check = check
+        for tag in check.tags:
+            self.add_marker(tag)
+
+    def runtest(self) -> None:
+        assert isinstance(self.parent, InventorySuite)
+        self.parent.run.conntriage.verify(self.check)
+
+    def reportinfo(self) -> tuple[Path, int, str]:
+        # Where the check is defined: the inventory entry (0-based line, as pytest wants).
+        return self.path, max(self.check.location.line - 1, 0), self.name
 
 
 class ConntriageRun:
@@ -214,6 +237,8 @@ class ConntriageRun:
         self._resolutions: Resolutions | None = None
         self._prefetched: set[int] = set()
         self.current_item: pytest.Item | None = None
+        self.conntriage = Conntriage(self.evaluator, lambda: self.current_item)
+        self._by_file: dict[Path, list[Check]] | None = None
         self.is_worker = hasattr(config, "workerinput")
         self.inventory_paths = frozenset(
             Path(source).resolve() for source in (inventory.sources if inventory else ())
@@ -262,23 +287,27 @@ class ConntriageRun:
         self, file_path: Path, parent: pytest.Collector
     ) -> pytest.Collector | None:
         if file_path.resolve() in self.inventory_paths:
-            return InventorySuite.from_parent(parent, path=file_path)
+            return InventorySuite.from_parent(parent, path=file_path, run=self)
         return None
 
+    def checks_defined_in(self, path: Path) -> list[Check]:
+        """The checks of the plan that inventory file `path` defines, in plan order."""
+        if self._by_file is None:
+            self._by_file = {}
+            resolved: dict[str, Path] = {}
+            for check in self.plan:
+                where = check.location.path
+                if where not in resolved:
+                    resolved[where] = Path(where).resolve()
+                self._by_file.setdefault(resolved[where], []).append(check)
+        return self._by_file.get(path.resolve(), [])
+
     def pytest_generate_tests(self, metafunc: pytest.Metafunc) -> None:
-        # Under an inventory file: the checks that file defines. In a user's own test
-        # asking for `tcp_check` and the like: every check of the run.
-        suite = metafunc.definition.parent
-        only = suite.path.resolve() if isinstance(suite, InventorySuite) else None
+        # A user's own test asking for `tcp_check` and the like: every check of the run.
         for name, kind in CHECK_PARAMS.items():
-            if name not in metafunc.fixturenames:
-                continue
-            checks = [
-                c
-                for c in self.plan
-                if c.kind is kind and (only is None or Path(c.location.path).resolve() == only)
-            ]
-            metafunc.parametrize(name, [_param(c) for c in checks])
+            if name in metafunc.fixturenames:
+                checks = [c for c in self.plan if c.kind is kind]
+                metafunc.parametrize(name, [_param(c) for c in checks])
 
     def pytest_collection_finish(self, session: pytest.Session) -> None:
         # Start every selected probe now, so the run costs about one timeout. A worker
@@ -332,7 +361,9 @@ class ConntriageRun:
         # replaced: with hundreds of endpoints down that cost seconds.
         where = result.check.location
         return pytest.TestReport(
-            item.nodeid,
+            # pytest 9's structured node id, as its own reports carry (JUnit pairs this
+            # report with the item's teardown by it); pytest 8 has the string only.
+            getattr(item, "id", item.nodeid),
             item.location,
             dict.fromkeys(item.keywords, 1),
             "failed",
@@ -410,6 +441,8 @@ class ConntriageRun:
 
 
 def check_of(item: pytest.Item) -> Check | None:
+    if isinstance(item, InventoryCheck):
+        return item.check
     callspec = getattr(item, "callspec", None)
     if callspec is None:
         return None
@@ -419,6 +452,26 @@ def check_of(item: pytest.Item) -> Check | None:
         if isinstance(value, (DnsCheck, TcpCheck, HostCheck)):
             return value
     return None
+
+
+def unique_ids(ids: list[str]) -> list[str]:
+    """`ids` made unique the way pytest's parametrize does, so node ids stay the same:
+    a repeated id gets a counter, after "_" if it ends in a digit (`...:443_0`, `..._1`)."""
+    if len(ids) == len(set(ids)):
+        return ids
+    resolved = list(ids)
+    counts = Counter(resolved)
+    suffixes: dict[str, int] = defaultdict(int)
+    for index, id in enumerate(resolved):
+        if counts[id] > 1:
+            sep = "_" if id and id[-1].isdigit() else ""
+            new_id = f"{id}{sep}{suffixes[id]}"
+            while new_id in set(resolved):
+                suffixes[id] += 1
+                new_id = f"{id}{sep}{suffixes[id]}"
+            resolved[index] = new_id
+            suffixes[id] += 1
+    return resolved
 
 
 def _param(check: Check) -> Any:

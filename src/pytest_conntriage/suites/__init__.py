@@ -1,1 +1,0 @@
-"""The built-in suites, collected whenever --inventory is given."""
