@@ -236,6 +236,7 @@ class ConntriageRun:
         self._plan: Plan | None = None
         self._resolutions: Resolutions | None = None
         self._prefetched: set[int] = set()
+        self.worker_queue = WorkerQueue(config)
         self.current_item: pytest.Item | None = None
         self.conntriage = Conntriage(self.evaluator, lambda: self.current_item)
         self._by_file: dict[Path, list[Check]] | None = None
@@ -319,7 +320,7 @@ class ConntriageRun:
     def pytest_runtest_protocol(self, item: pytest.Item) -> None:
         self.current_item = item
         if self.is_worker:
-            self._prefetch(_queued_on_worker(self.config, item))
+            self._prefetch(self.worker_queue.new_items(item))
 
     def pytest_runtest_logfinish(self) -> None:
         self.current_item = None
@@ -379,22 +380,20 @@ class ConntriageRun:
     @pytest.hookimpl(wrapper=True)
     def pytest_report_to_serializable(self, report: pytest.TestReport) -> Generator[None, Any, Any]:
         data = yield
-        if isinstance(report.longrepr, TriageRepr):
+        if isinstance(report.longrepr, TriageRepr) and isinstance(data.get("longrepr"), str):
+            # pytest already sends the text (str(longrepr)); rendering it again would
+            # cost a second triage per failure.
             crash = report.longrepr.reprcrash
-            data["conntriage_repr"] = [
-                crash.message,
-                report.longrepr.text,
-                crash.path,
-                crash.lineno,
-            ]
+            data["conntriage_repr"] = [crash.message, crash.path, crash.lineno]
         return data
 
     @pytest.hookimpl(wrapper=True)
     def pytest_report_from_serializable(self, data: dict[str, Any]) -> Generator[None, Any, Any]:
-        repr_args = data.pop("conntriage_repr", None)
+        crash = data.pop("conntriage_repr", None)
         report = yield
-        if repr_args is not None:
-            report.longrepr = TriageRepr(*repr_args)
+        if crash is not None and isinstance(report.longrepr, str):
+            message, path, lineno = crash
+            report.longrepr = TriageRepr(message, report.longrepr, path, lineno)
         return report
 
     def pytest_runtest_logreport(self, report: pytest.TestReport) -> None:
@@ -479,22 +478,51 @@ def _param(check: Check) -> Any:
     return pytest.param(check, id=check.id, marks=marks)
 
 
-def _queued_on_worker(config: pytest.Config, current: pytest.Item) -> list[pytest.Item]:
-    """The items queued on this xdist worker: those it will run next.
+class WorkerQueue:
+    """The tests queued on this xdist worker that it has not seen yet: those it will run.
 
-    xdist has no hook for "tests arrived", so this reads the worker's queue; if its
-    shape ever changes, the worker falls back to probing each test as it runs.
+    xdist has no hook for "tests arrived", so this reads the worker's queue (a deque of
+    item indices; xdist appends what it sends, the worker pops from the front). Only
+    the entries after the last one seen are new: reading from the end back to it keeps
+    this O(new) per test, not O(queue). If the queue's shape ever changes, the worker
+    falls back to probing each test as it runs.
     """
-    items = [current]
-    for plugin in config.pluginmanager.get_plugins():
-        queue = getattr(getattr(plugin, "torun", None), "lock", None)
-        if type(plugin).__name__ != "WorkerInteractor" or queue is None:
-            continue
-        session_items = plugin.session.items
+
+    def __init__(self, config: pytest.Config) -> None:
+        self.config = config
+        self._seen: set[int] = set()
+        self._interactor: Any = None
+
+    def new_items(self, current: pytest.Item) -> list[pytest.Item]:
+        interactor = self._find()
+        queue = getattr(getattr(interactor, "torun", None), "lock", None)
+        if queue is None:
+            return [current]
+        fresh: list[int] = []
         with queue() as indices:
-            pending = [i for i in indices if isinstance(i, int)]
-        items += [session_items[i] for i in pending if 0 <= i < len(session_items)]
-    return items
+            for index in reversed(indices):
+                if not isinstance(index, int):
+                    continue  # xdist's shutdown marker
+                if index in self._seen:
+                    break
+                fresh.append(index)
+        self._seen.update(fresh)
+        session_items = interactor.session.items
+        return [current] + [
+            session_items[i] for i in reversed(fresh) if 0 <= i < len(session_items)
+        ]
+
+    def _find(self) -> Any:
+        if self._interactor is None:
+            self._interactor = next(
+                (
+                    p
+                    for p in self.config.pluginmanager.get_plugins()
+                    if type(p).__name__ == "WorkerInteractor"
+                ),
+                False,
+            )
+        return self._interactor or None
 
 
 def _pack(resolutions: Resolutions) -> list[list[Any]]:
