@@ -83,40 +83,42 @@ class Ran:
 
 
 def run_measured(argv: Sequence[str], cwd: Path, out: Path, timeout: float) -> Ran:
-    """Run `argv`, wall-timed; its peak RSS (and its waited-for descendants') via wait4.
+    """Run `argv`, wall-timed; its peak RSS (and its waited-for descendants') through
+    bench/peak_rss.py, which keeps this process's own size out of the figure.
 
-    Bounded: killed by PID after `timeout` seconds (then it raises LabError).
+    Bounded: its process group is killed after `timeout` seconds (then it raises LabError).
     """
     env = {k: v for k, v in os.environ.items() if not k.startswith(("PYTEST_", "PYTHONPATH"))}
+    rss_file = out.with_suffix(".rss")
+    rss_file.unlink(missing_ok=True)
+    wrapped = [sys.executable, str(HERE / "peak_rss.py"), str(rss_file), "--", *argv]
     with out.open("wb") as sink:
         started = time.perf_counter()
         popen = subprocess.Popen(
-            list(argv), cwd=cwd, env=env, stdin=subprocess.DEVNULL, stdout=sink,
-            stderr=subprocess.STDOUT,
+            wrapped, cwd=cwd, env=env, stdin=subprocess.DEVNULL, stdout=sink,
+            stderr=subprocess.STDOUT, start_new_session=True,
         )  # fmt: skip
     timed_out = threading.Event()
 
     def kill() -> None:
         timed_out.set()
-        os.kill(popen.pid, signal.SIGKILL)
+        os.killpg(popen.pid, signal.SIGKILL)
 
     timer = threading.Timer(timeout, kill)
     timer.start()
     try:
-        _, status, usage = os.wait4(popen.pid, 0)
+        popen.wait()
         seconds = time.perf_counter() - started
-        popen.returncode = os.waitstatus_to_exitcode(status)
     except BaseException:
-        if popen.returncode is None:
-            os.kill(popen.pid, signal.SIGKILL)
-            os.waitpid(popen.pid, 0)
-            popen.returncode = -9
+        os.killpg(popen.pid, signal.SIGKILL)
+        popen.wait()
         raise
     finally:
         timer.cancel()
     if timed_out.is_set():
         raise LabError(f"{' '.join(argv[:8])} … did not finish within {timeout:g} s")
-    return Ran(seconds, popen.returncode, usage.ru_maxrss, out)
+    maxrss_kb = int(rss_file.read_text()) if rss_file.exists() else 0
+    return Ran(seconds, popen.returncode, maxrss_kb, out)
 
 
 class Bench:
