@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import gc
 import threading
 import time
 
@@ -201,3 +202,23 @@ def test_a_prefetched_key_runs_once_and_submit_finds_it() -> None:
     finally:
         small.close()
     assert calls == ["a", "b", "c"]
+
+
+def test_a_probe_cancelled_while_waiting_for_a_slot_is_closed(
+    recwarn: pytest.WarningsRecorder,
+) -> None:
+    small = Engine(concurrency=1)
+
+    async def hold() -> None:
+        await asyncio.sleep(30)
+
+    async def probe() -> str:
+        return "ran"
+
+    small.submit("holds the only slot", lambda: small.bounded(hold()))
+    waiting = small.submit("waits for it", lambda: small.bounded(probe()))
+    time.sleep(0.05)
+    small.close()  # what -x does to the rest of a run
+    gc.collect()
+    assert waiting.cancelled()
+    assert not [w for w in recwarn if "never awaited" in str(w.message)]

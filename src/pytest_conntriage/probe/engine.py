@@ -5,6 +5,7 @@ from __future__ import annotations
 import asyncio
 import collections
 import concurrent.futures
+import inspect
 import threading
 from collections.abc import Awaitable, Callable, Coroutine, Hashable
 from functools import partial
@@ -106,8 +107,16 @@ class Engine:
         so waiting for a slot never reads as a timeout of the target.
         """
         assert self._slots is not None
-        async with self._slots:
-            return await work
+        started = False
+        try:
+            async with self._slots:
+                started = True
+                return await work
+        finally:
+            if not started and inspect.iscoroutine(work):
+                # Cancelled while waiting for a slot (the run stopped early, -x): the
+                # probe never ran; closing it spares a "never awaited" warning.
+                work.close()
 
     async def once(self, key: Hashable, make: Callable[[], Coroutine[Any, Any, T]]) -> T:
         """On the loop: await `make()`, run once per `key` however many checks ask for it."""
