@@ -257,9 +257,11 @@ def test_junit_carries_message_body_and_properties(pytester: pytest.Pytester) ->
 @pytest.mark.usefixtures("services")
 def test_xdist_gives_the_same_outcomes_triage_and_junit(pytester: pytest.Pytester) -> None:
     serial, parallel = pytester.path / "serial.xml", pytester.path / "parallel.xml"
-    run_inventory(pytester, f"--junitxml={serial}")
+    alone = run_inventory(pytester, f"--junitxml={serial}")
     result = run_inventory(pytester, "-n", "2", f"--junitxml={parallel}")
     result.assert_outcomes(passed=3, failed=11)
+    # The terminal's triage section lists tests in collection order, not arrival order.
+    assert _triage_section(result.outlines) == _triage_section(alone.outlines)
     one, two = junit_cases(serial), junit_cases(parallel)
     assert one.keys() == two.keys()
     for name in one:
@@ -269,6 +271,12 @@ def test_xdist_gives_the_same_outcomes_triage_and_junit(pytester: pytest.Pyteste
         assert _without_timings(two[name][2]) == _without_timings(message), name
         assert _without_timings(two[name][3]) == _without_timings(body), name
     result.stdout.fnmatch_lines(["*= connectivity triage =*", "11 failed connectivity checks*"])
+
+
+def _triage_section(lines: list[str]) -> list[str]:
+    start = next(i for i, line in enumerate(lines) if "= connectivity triage =" in line)
+    end = next(i for i in range(start + 1, len(lines)) if lines[i].startswith("="))
+    return lines[start:end]
 
 
 def _without_timings(text: str) -> str:

@@ -314,6 +314,7 @@ class ConntriageRun:
         # Start every selected probe now, so the run costs about one timeout. A worker
         # only learns which tests are its own as they arrive: see pytest_runtest_protocol.
         if not self.is_worker and not self.config.option.collectonly:
+            self.summary.collected(item.nodeid for item in session.items)
             self._prefetch(session.items)
 
     @pytest.hookimpl(tryfirst=True)
@@ -429,6 +430,10 @@ class ConntriageRun:
         # collect the same test ids, which round-robin DNS would not guarantee.
         if self.inventory is not None:
             node.workerinput[WORKERINPUT_KEY] = _pack(self.resolutions)
+
+    @pytest.hookimpl(optionalhook=True)
+    def pytest_xdist_node_collection_finished(self, node: Any, ids: list[str]) -> None:
+        self.summary.collected(ids)
 
     @pytest.hookimpl(optionalhook=True)
     def pytest_xdist_make_scheduler(self, config: pytest.Config, log: Any) -> Any:

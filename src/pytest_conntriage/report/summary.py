@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from collections import defaultdict
+from collections.abc import Iterable
 from dataclasses import dataclass, field
 
 # Test ids listed under each group before "... and N more".
@@ -15,6 +16,14 @@ class TriageSummary:
 
     groups: dict[tuple[str, str], list[str]] = field(default_factory=lambda: defaultdict(list))
     titles: dict[str, str] = field(default_factory=dict)
+    # Collection order, by node id: tests are listed in it, not in the order their
+    # reports arrived, so an xdist run prints what a serial run prints.
+    order: dict[str, int] = field(default_factory=dict)
+
+    def collected(self, nodeids: Iterable[str]) -> None:
+        """The run's tests in collection order (first call wins: every worker's is the same)."""
+        if not self.order:
+            self.order = {nodeid: index for index, nodeid in enumerate(nodeids)}
 
     def add(self, nodeid: str, props: dict[str, str]) -> None:
         top = props.get("top_cause", "")
@@ -33,6 +42,7 @@ class TriageSummary:
         for (outcome, top), ids in ordered:
             cause = f"{top}: {self.titles.get(top, '')}" if top else "no runbook cause"
             lines.append(f"  {len(ids):>4} × {outcome:<18} {cause}")
+            ids = sorted(ids, key=lambda i: self.order.get(i, len(self.order)))
             shown = [_short(i) for i in ids[:IDS_PER_GROUP]]
             lines += [f"           {i}" for i in shown]
             if len(ids) > IDS_PER_GROUP:
