@@ -1,4 +1,9 @@
-"""pytest hooks and options only: the thin shell around inventory, checks, probes and triage."""
+"""pytest hooks and options only: the thin shell around inventory, checks, probes and triage.
+
+PYTEST_DONT_REWRITE: pytest rewrites the asserts of plugin modules, parsing this one
+anew in every process that cannot cache bytecode (each xdist worker, too); its asserts
+only narrow types.
+"""
 
 from __future__ import annotations
 
@@ -51,6 +56,7 @@ CHECK_PARAMS = {
     "service_check": CheckKind.SERVICE,
 }
 WORKERINPUT_KEY = "conntriage_resolutions"
+VALIDATED_KEY = "conntriage_validated"
 
 
 def pytest_addoption(parser: pytest.Parser) -> None:
@@ -115,7 +121,13 @@ class Settings:
 def pytest_configure(config: pytest.Config) -> None:
     settings = Settings.from_config(config)
     try:
-        inventory = load_inventories(settings.inventories) if settings.inventories else None
+        # An xdist worker reads the files the controller has just validated.
+        validated = getattr(config, "workerinput", {}).get(VALIDATED_KEY, ())
+        inventory = (
+            load_inventories(settings.inventories, validated=validated)
+            if settings.inventories
+            else None
+        )
         runbook = load_runbook(settings.runbooks)
     except (InventoryError, RunbookError) as exc:
         raise pytest.UsageError(str(exc)) from None
@@ -430,6 +442,7 @@ class ConntriageRun:
         # collect the same test ids, which round-robin DNS would not guarantee.
         if self.inventory is not None:
             node.workerinput[WORKERINPUT_KEY] = _pack(self.resolutions)
+            node.workerinput[VALIDATED_KEY] = list(self.inventory.digests)
 
     @pytest.hookimpl(optionalhook=True)
     def pytest_xdist_node_collection_finished(self, node: Any, ids: list[str]) -> None:

@@ -276,3 +276,26 @@ def test_anchors_and_merge_keys(tmp_path: Path) -> None:
 def test_empty_sections_are_allowed(tmp_path: Path) -> None:
     inventory = load(tmp_path, "version: 1\ndefaults:\nhosts:\nservices:\nclosed:\n")
     assert (inventory.services, inventory.closed, inventory.hosts) == ((), (), {})
+
+
+def test_a_document_validated_already_is_not_validated_again(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """What an xdist worker does with the controller's digests: skip the schema for the
+    same document, and only for it."""
+    import pytest_conntriage.inventory.load as load
+
+    path = tmp_path / "inv.yml"
+    path.write_text("version: 1\nservices:\n  api:\n    address: 127.0.0.3\n    ports: [${PORT}]\n")
+    first = load_inventories([str(path)], {"PORT": "8080"})
+    assert len(first.digests) == 1
+
+    def schema_runs(document: object) -> None:
+        raise AssertionError("validated again")
+
+    monkeypatch.setattr(load, "validate", schema_runs)
+    again = load_inventories([str(path)], {"PORT": "8080"}, validated=first.digests)
+    assert again.services == first.services
+    # Other data (here: another value interpolated) is another document: validated.
+    with pytest.raises(AssertionError, match="validated again"):
+        load_inventories([str(path)], {"PORT": "9090"}, validated=first.digests)

@@ -117,6 +117,7 @@ class FileSpec:
     hosts: tuple[Host, ...]
     services: tuple[ServiceSpec, ...]
     closed: tuple[ClosedSpec, ...]
+    digest: str = ""  # of the validated document (inventory.load)
 
 
 def build(document: Document) -> FileSpec:

@@ -2,8 +2,12 @@
 
 from __future__ import annotations
 
+import hashlib
+import json
 import os
-from collections.abc import Mapping, Sequence
+from collections.abc import Collection, Mapping, Sequence
+from dataclasses import replace
+from typing import Any
 
 from .build import FileSpec, build
 from .errors import InventoryError
@@ -14,27 +18,43 @@ from .schema import validate
 from .yaml_marks import load_document
 
 
-def load_inventories(paths: Sequence[str], environ: Mapping[str, str] | None = None) -> Inventory:
+def load_inventories(
+    paths: Sequence[str],
+    environ: Mapping[str, str] | None = None,
+    validated: Collection[str] = (),
+) -> Inventory:
     """Load, validate and merge the inventory files at `paths`, in order.
 
     `${VAR}` and `${VAR:-default}` in values are taken from `environ` (default:
     os.environ). Raises InventoryError, naming `file:line:column`, for the first mistake.
     A path given twice is read once.
+
+    `validated`: digests (Inventory.digests) of documents already validated against the
+    schema in this run, such as the xdist controller's; a document with the same digest
+    is not validated again (0.7 s per process at 10,000 services).
     """
     env = os.environ if environ is None else environ
     unique: dict[str, str] = {}
     for path in paths:
         unique.setdefault(os.path.realpath(path), path)
-    return merge([load_file(path, env) for path in unique.values()])
+    return merge([load_file(path, env, validated) for path in unique.values()])
 
 
-def load_file(path: str, environ: Mapping[str, str]) -> FileSpec:
+def load_file(path: str, environ: Mapping[str, str], validated: Collection[str] = ()) -> FileSpec:
     """One inventory file, validated but not merged: its references are not checked yet."""
     document = load_document(_read(path), path, lambda text: _interpolate(text, environ))
     if document.data is None:
         raise InventoryError(path, "the file is empty; an inventory starts with 'version: 1'")
-    validate(document)
-    return build(document)
+    digest = _digest(document.data)
+    if digest not in validated:
+        validate(document)
+    return replace(build(document), digest=digest)
+
+
+def _digest(data: Any) -> str:
+    """What the schema judged: the document's data after interpolation, not its text."""
+    text = json.dumps(data, sort_keys=True, separators=(",", ":"), default=str)
+    return hashlib.sha256(text.encode()).hexdigest()
 
 
 def _interpolate(text: str, environ: Mapping[str, str]) -> tuple[str, bool]:

@@ -57,6 +57,7 @@ def merge(files: Sequence[FileSpec]) -> Inventory:
         hosts=hosts,
         services=tuple(_service(spec, base) for spec in services.values()),
         closed=tuple(_closed(spec, base) for spec in closed),
+        digests=tuple(f.digest for f in files),
     )
 
 

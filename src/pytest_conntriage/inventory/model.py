@@ -127,3 +127,6 @@ class Inventory:
     hosts: dict[str, Host]
     services: tuple[Service, ...]
     closed: tuple[ClosedRule, ...]
+    # Per file, the digest of the document validated (inventory.load): xdist workers
+    # are handed these and skip validating the same documents again.
+    digests: tuple[str, ...] = ()
