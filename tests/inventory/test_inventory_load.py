@@ -299,3 +299,10 @@ def test_a_document_validated_already_is_not_validated_again(
     # Other data (here: another value interpolated) is another document: validated.
     with pytest.raises(AssertionError, match="validated again"):
         load_inventories([str(path)], {"PORT": "9090"}, validated=first.digests)
+
+
+def test_data_json_cannot_write_is_never_taken_as_validated() -> None:
+    from pytest_conntriage.inventory.load import _digest
+
+    assert _digest({1: "a", "b": 2}) == ""  # mixed key types: no digest, so validated
+    assert len(_digest({"version": 1})) == 64

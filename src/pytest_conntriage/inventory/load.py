@@ -46,14 +46,20 @@ def load_file(path: str, environ: Mapping[str, str], validated: Collection[str] 
     if document.data is None:
         raise InventoryError(path, "the file is empty; an inventory starts with 'version: 1'")
     digest = _digest(document.data)
-    if digest not in validated:
+    if not digest or digest not in validated:
         validate(document)
     return replace(build(document), digest=digest)
 
 
 def _digest(data: Any) -> str:
-    """What the schema judged: the document's data after interpolation, not its text."""
-    text = json.dumps(data, sort_keys=True, separators=(",", ":"), default=str)
+    """What the schema judged: the document's data after interpolation, not its text.
+
+    "" (never trusted) for data JSON cannot write, such as keys of mixed types.
+    """
+    try:
+        text = json.dumps(data, sort_keys=True, separators=(",", ":"), default=str)
+    except (TypeError, ValueError):
+        return ""
     return hashlib.sha256(text.encode()).hexdigest()
 
 
