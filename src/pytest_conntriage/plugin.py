@@ -331,9 +331,14 @@ class ConntriageRun:
 
     @pytest.hookimpl(tryfirst=True)
     def pytest_runtest_protocol(self, item: pytest.Item) -> None:
-        self.current_item = item
         if self.is_worker:
             self._prefetch(self.worker_queue.new_items(item))
+
+    @pytest.hookimpl(tryfirst=True)
+    def pytest_runtest_setup(self, item: pytest.Item) -> None:
+        # The test in progress, for the session-scoped fixture: set in setup, which
+        # every run protocol calls (a plugin may take over pytest_runtest_protocol).
+        self.current_item = item
 
     def pytest_runtest_logfinish(self) -> None:
         self.current_item = None
