@@ -23,6 +23,7 @@ by a DROP rule; timeout 1 s. Each round measures, from inside the client namespa
 from __future__ import annotations
 
 import argparse
+import contextlib
 import datetime as dt
 import json
 import os
@@ -100,9 +101,13 @@ def run_measured(argv: Sequence[str], cwd: Path, out: Path, timeout: float) -> R
         )  # fmt: skip
     timed_out = threading.Event()
 
+    def kill_group() -> None:
+        with contextlib.suppress(ProcessLookupError):  # it may have ended meanwhile
+            os.killpg(popen.pid, signal.SIGKILL)
+
     def kill() -> None:
         timed_out.set()
-        os.killpg(popen.pid, signal.SIGKILL)
+        kill_group()
 
     timer = threading.Timer(timeout, kill)
     timer.start()
@@ -110,7 +115,7 @@ def run_measured(argv: Sequence[str], cwd: Path, out: Path, timeout: float) -> R
         popen.wait()
         seconds = time.perf_counter() - started
     except BaseException:
-        os.killpg(popen.pid, signal.SIGKILL)
+        kill_group()
         popen.wait()
         raise
     finally:
