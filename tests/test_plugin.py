@@ -478,6 +478,34 @@ def test_an_unreachable_vantage_is_a_probe_error_and_its_password_never_shows(
     assert "s3cr3t-pw" not in everything
 
 
+def test_a_vantage_that_cannot_be_reached_never_passes_a_check(
+    pytester: pytest.Pytester,
+) -> None:
+    # Each vantage probes on its own: `local` reaching the listener says nothing about
+    # `bad`, whose probe cannot even run, for the open check and the closed one alike.
+    ssh_port = closed_port("127.0.0.2")
+    with OpenListener("127.0.0.2") as web:
+        refused = closed_port("127.0.0.2")
+        text = (
+            "version: 1\ndefaults:\n  timeout: 500ms\nhosts:\n  bad:\n"
+            f"    connection: paramiko://deploy@127.0.0.2:{ssh_port}\n"
+            f"services:\n  web:\n    address: 127.0.0.2\n    ports: [{web.port}]\n"
+            "    from: [local, bad]\n"
+            f"closed:\n  - address: 127.0.0.2\n    ports: [{refused}]\n    from: [local, bad]\n"
+        )
+        junit = pytester.path / "junit.xml"
+        result = run_inventory(pytester, f"--junitxml={junit}", text=text)
+    result.assert_outcomes(passed=2, failed=2)
+    cases = junit_cases(junit)
+    from_bad = sorted(
+        (name.split("[")[0], case[0]) for name, case in cases.items() if "bad->" in name
+    )
+    assert from_bad == [("test_closed", "probe-error"), ("test_tcp", "probe-error")], cases.keys()
+    from_local = [case[0] for name, case in cases.items() if "local->" in name]
+    assert from_local == ["passed", "passed"], cases.keys()
+    result.stdout.fnmatch_lines(["*vantages: reachable from local, not from bad*"])
+
+
 def test_checks_are_collected_under_the_inventory_that_defines_them(
     pytester: pytest.Pytester,
 ) -> None:

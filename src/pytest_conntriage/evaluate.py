@@ -4,10 +4,12 @@ from __future__ import annotations
 
 import asyncio
 import concurrent.futures
+import threading
 import time
-from collections.abc import Iterable
+from collections.abc import Callable, Coroutine, Hashable, Iterable
 from dataclasses import dataclass, replace
 from functools import partial
+from typing import Any
 
 from . import hostcheck
 from .checks import Check, CheckKind, DnsCheck, HostCheck, Lookup, Resolutions, TcpCheck
@@ -38,6 +40,8 @@ class CheckResult:
     diagnosis: Diagnosis | None = None
     # Evidence that could not be gathered for the diagnosis, "host: what: why".
     unavailable: tuple[str, ...] = ()
+    # A failed tcp check: what the same probe gave from the run's other vantages.
+    elsewhere: tuple[tuple[str, Outcome], ...] = ()
 
     @property
     def outcome(self) -> Outcome:
@@ -59,6 +63,11 @@ class Evaluator:
         self.hosts = hosts or HostPool({})
         self.collector = EvidenceCollector(engine, self.hosts)
         self.resolv_conf = resolv_conf
+        # The vantages each tcp target is probed from in this run (this process's share
+        # under xdist), so a failure can say where the same target is reachable from
+        # without probing from a vantage nobody selected.
+        self._vantages: dict[Hashable, dict[str, TcpCheck]] = {}
+        self._vantages_lock = threading.Lock()
 
     # -- planning: names the tcp checks need, resolved once per run -----------------
 
@@ -95,11 +104,19 @@ class Evaluator:
     def submit(self, check: Check, urgent: bool = False) -> concurrent.futures.Future[CheckResult]:
         """Start `check` (once per run) and return its future result; `urgent`: now,
         ahead of checks submitted earlier that nothing waits for yet."""
+        self._note_vantage(check)
         return self.engine.submit(check, lambda: self._evaluate(check), urgent=urgent)
 
     def prefetch(self, check: Check) -> None:
         """Queue `check` to run as soon as the engine has room; `submit` fetches it."""
+        self._note_vantage(check)
         self.engine.prefetch(check, lambda: self._evaluate(check))
+
+    def _note_vantage(self, check: Check) -> None:
+        if isinstance(check, TcpCheck) and check.kind is CheckKind.TCP:
+            with self._vantages_lock:
+                seen = self._vantages.setdefault(_endpoint_key(check), {})
+                seen.setdefault(check.vantage, check)
 
     async def _evaluate(self, check: Check) -> CheckResult:
         if isinstance(check, HostCheck):
@@ -113,22 +130,42 @@ class Evaluator:
             )
             passed = result.outcome is Outcome.RESOLVED
         else:
-            wanted = _open if check.expect_open else _not_open
-            key = ("tcp", check.target, check.address, check.resolvers, check.port)
-            key += (check.policy, check.kind, check.idle)
-            result = await self.engine.once(
-                key, lambda: with_retries(lambda: self._tcp_attempt(check), check.policy, wanted)
-            )
-            passed = wanted(result.final)
+            result = await self._tcp_probe(check)
+            passed = _wanted(check)(result.final)
         if passed:
             return CheckResult(check, passed, result)
         findings: tuple[Finding, ...] = ()
         gaps: tuple[str, ...] = ()
+        elsewhere: tuple[tuple[str, Outcome], ...] = ()
         if isinstance(check, TcpCheck) and check.kind is CheckKind.TCP:
+            elsewhere = await self._from_other_vantages(check)
             findings, gaps = await self._evidence(check, result.final)
         facts = facts_for(check, result.final)
         diagnosis = diagnose(result.outcome, facts, self.runbook, findings)
-        return CheckResult(check, passed, result, diagnosis, gaps)
+        return CheckResult(check, passed, result, diagnosis, gaps, elsewhere)
+
+    def _tcp_probe(self, check: TcpCheck) -> Coroutine[Any, Any, ProbeResult]:
+        """The check's probe, shared with every check that would run the very same one.
+
+        The vantage is part of what a probe is: from another machine the same target
+        can answer differently, and a vantage that cannot be reached has no answer.
+        """
+        wanted = _wanted(check)
+        return self.engine.once(
+            _probe_key(check),
+            lambda: with_retries(lambda: self._tcp_attempt(check), check.policy, wanted),
+        )
+
+    async def _from_other_vantages(self, check: TcpCheck) -> tuple[tuple[str, Outcome], ...]:
+        """What the same target gave from this run's other vantages, in inventory order."""
+        with self._vantages_lock:
+            others = [
+                other
+                for vantage, other in self._vantages.get(_endpoint_key(check), {}).items()
+                if vantage != check.vantage
+            ]
+        results = await asyncio.gather(*(self._tcp_probe(other) for other in others))
+        return tuple((other.vantage, r.outcome) for other, r in zip(others, results, strict=True))
 
     async def _evaluate_on_host(self, check: HostCheck) -> CheckResult:
         """A listening, firewall or service check: read from the host's evidence batch."""
@@ -315,4 +352,20 @@ def _open(attempt: Attempt) -> bool:
 
 
 def _not_open(attempt: Attempt) -> bool:
-    return attempt.outcome is not Outcome.OPEN
+    # A probe that could not run (a vantage that cannot be reached, no socket) saw
+    # nothing: it cannot prove the port closed.
+    return attempt.outcome not in (Outcome.OPEN, Outcome.PROBE_ERROR)
+
+
+def _wanted(check: TcpCheck) -> Callable[[Attempt], bool]:
+    return _open if check.expect_open else _not_open
+
+
+def _probe_key(check: TcpCheck) -> tuple[object, ...]:
+    """Everything that makes a tcp probe what it is: equal keys may share one run."""
+    return ("tcp", check.vantage, *_endpoint_key(check))
+
+
+def _endpoint_key(check: TcpCheck) -> tuple[object, ...]:
+    """What a tcp probe is, apart from the vantage it runs from."""
+    return (check.kind, check.target, check.address, check.resolvers, check.port, check.policy)

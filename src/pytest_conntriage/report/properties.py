@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from ..checks import DnsCheck
 from ..evaluate import CheckResult
+from ..outcome import Outcome
 
 PREFIX = "conntriage."
 # One string per property name for the whole run, not one per failing check.
@@ -11,7 +12,7 @@ _NAMES = {
     name: PREFIX + name
     for name in (
         "check", "outcome", "address", "port", "attempts", "causes", "top_cause",
-        "top_cause_title",
+        "top_cause_title", "reachable_from",
     )
 }  # fmt: skip
 
@@ -29,6 +30,9 @@ def properties(result: CheckResult) -> list[tuple[str, str]]:
         ("port", port),
         ("attempts", str(len(result.result.attempts))),
     ]
+    reachable = [vantage for vantage, outcome in result.elsewhere if outcome is Outcome.OPEN]
+    if reachable:
+        pairs.append(("reachable_from", ",".join(reachable)))
     diagnosis = result.diagnosis
     if diagnosis is not None:
         pairs.append(("causes", ",".join(diagnosis.in_play)))

@@ -63,6 +63,22 @@ def _attempt_line(result: CheckResult, attempt: Attempt) -> str:
     return f"{attempt.outcome.describes} for {peer} after {took}{errno}"
 
 
+def vantages_line(result: CheckResult) -> str:
+    """Where else the failed target was probed from, and what it gave there:
+    "reachable from v1, not from local"; "not reachable from v2 either (timeout)"."""
+    check = result.check
+    here = getattr(check, "vantage", "?")
+    reachable = [v for v, outcome in result.elsewhere if outcome is Outcome.OPEN]
+    failed = [(v, outcome) for v, outcome in result.elsewhere if outcome is not Outcome.OPEN]
+    parts = []
+    if reachable:
+        parts.append(f"reachable from {', '.join(reachable)}, not from {here}")
+    if failed:
+        said = ", ".join(f"{v}: {outcome.value}" for v, outcome in failed)
+        parts.append(f"not reachable from {', '.join(v for v, _ in failed)} either ({said})")
+    return "; ".join(parts)
+
+
 def failure_message(result: CheckResult) -> str:
     """The one line for JUnit's failure message and pytest's short summary."""
     message = f"{result.outcome.value}: {outcome_line(result)}"
@@ -82,6 +98,8 @@ def failure_text(result: CheckResult) -> str:
     ]
     if len(result.result.attempts) > 1:
         lines.append(f"  attempts: {result.result.history()}")
+    if result.elsewhere:
+        lines.append(f"  vantages: {vantages_line(result)}")
     diagnosis = result.diagnosis
     if diagnosis is None:
         lines += ["", _no_entry(result)]
