@@ -10,7 +10,7 @@ import pytest
 from pytest_conntriage.outcome import Outcome
 from pytest_conntriage.runbook import load_runbook
 from pytest_conntriage.runbook.model import Runbook
-from pytest_conntriage.triage import Finding, diagnose
+from pytest_conntriage.triage import Finding, Template, diagnose
 from pytest_conntriage.triage.model import Diagnosis, Facts, Verdict
 from pytest_conntriage.triage.rank import verdict
 
@@ -162,7 +162,7 @@ def test_a_finding_confirms_a_cause_and_moves_it_first(runbook: Runbook) -> None
 
 
 def test_a_finding_rules_a_cause_out(runbook: Runbook) -> None:
-    clean = Finding("host-firewall", 0, "no rule on the target mentions port {port}")
+    clean = Finding("host-firewall", 0, Template("no rule on the target mentions port {port}"))
     d = diagnose(Outcome.TIMEOUT, BY_ADDRESS, runbook, [clean])
     assert d is not None
     assert [c.id for c in d.causes[:1]] == ["network-acl"]

@@ -6,11 +6,11 @@ from collections.abc import Sequence
 
 from ..outcome import Outcome
 from ..runbook.model import Runbook
-from .model import Diagnosis, Facts
+from .model import Diagnosis, Facts, Template
 from .rank import Finding, adjust, diagnostic_order, from_outcome, ranked
 from .rules import FACT_RULES, findings_from_facts
 
-__all__ = ["Finding", "diagnose"]
+__all__ = ["Finding", "Template", "diagnose"]
 
 
 def diagnose(

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import functools
 from collections.abc import Mapping
 from dataclasses import dataclass, field, fields
 from enum import Enum
@@ -13,12 +14,14 @@ from .fill import FilledDiagnostic, FilledResolution, FilledStep
 
 __all__ = [
     "Diagnosis",
+    "EvidenceLine",
     "Facts",
     "FilledDiagnostic",
     "FilledResolution",
     "FilledStep",
     "RankedCause",
     "Score",
+    "Template",
     "Verdict",
     "split_resolver",
     "verdict",
@@ -50,12 +53,48 @@ def verdict(score: int) -> Verdict:
 
 
 @dataclass(frozen=True, slots=True)
+class Template:
+    """Words of the runbook (or of the triage rules) with `{port}`-style placeholders,
+    filled with the failure's values when read.
+
+    Only text wrapped in this is ever parsed as a template. Everything else that
+    reaches a "why:" line is a plain `str` and printed verbatim: firewall rules and
+    their comments, journal lines, host aliases and other inventory values, command
+    output. Those are data; `deny {port} {legacy` or `tcp dport { 80, 8443 } drop`
+    must come out exactly as the host said it.
+    """
+
+    text: str
+
+
+# One line under a cause: a Template to fill, or data (str) to print as it is.
+EvidenceLine = Template | str
+
+
+def template(text: str) -> Template:
+    """The Template for `text`, shared: every failure reuses the same few dozen."""
+    return _templates(text)
+
+
+@functools.lru_cache(maxsize=1024)
+def _templates(text: str) -> Template:
+    return Template(text)
+
+
+def words(line: EvidenceLine, values: Mapping[str, str]) -> str:
+    """An evidence line as a person reads it: a Template filled, data as it is."""
+    if isinstance(line, Template):
+        return fill.prose(line.text, values)
+    return line
+
+
+@dataclass(frozen=True, slots=True)
 class Score:
     """Where one cause stands, and the (unfilled) evidence lines that put it there."""
 
     cause: str
     score: int
-    evidence: tuple[str, ...]
+    evidence: tuple[EvidenceLine, ...]
 
 
 @dataclass(frozen=True, slots=True)
@@ -105,7 +144,7 @@ class RankedCause:
     verdict: Verdict
     score: int  # 0-100, what the ranking sorted by
     cause: Cause  # the runbook's templates
-    why: tuple[str, ...]  # evidence templates, in the order the ranking added them
+    why: tuple[EvidenceLine, ...]  # evidence lines, in the order the ranking added them
     fixes: tuple[Resolution, ...]  # resolution templates
     values: Mapping[str, str]  # what the templates are filled with (Facts.values())
 
@@ -120,7 +159,7 @@ class RankedCause:
     @property
     def evidence(self) -> tuple[str, ...]:
         """The lines behind the verdict."""
-        return tuple(fill.prose(line, self.values) for line in self.why)
+        return tuple(words(line, self.values) for line in self.why)
 
     @property
     def resolutions(self) -> tuple[FilledResolution, ...]:

@@ -8,13 +8,14 @@ from dataclasses import dataclass
 
 from ..outcome import Outcome
 from ..runbook.model import RunbookEntry
-from .model import CONFIRMED, LIKELY, Score, Verdict, verdict
+from .model import CONFIRMED, LIKELY, EvidenceLine, Score, Template, Verdict, template, verdict
 
 __all__ = [
     "CONFIRMED",
     "LIKELY",
     "Finding",
     "Score",
+    "Template",
     "Verdict",
     "adjust",
     "diagnostic_order",
@@ -28,13 +29,16 @@ __all__ = [
 class Finding:
     """Evidence about one cause that overrides what the outcome alone says of it.
 
-    Rules produce these: today from the check's facts (triage.rules), later from what is
-    gathered on the hosts (listening sockets, firewall verdicts, journal lines).
+    Rules produce these from the check's facts (triage.rules) and from what was
+    gathered on the hosts (triage.evidence: listening sockets, firewall verdicts,
+    journal lines).
     """
 
     cause: str  # a cause id; a finding about a cause the entry lacks is ignored
     score: int  # 100 confirms, 0 rules out, anything between re-weighs
-    evidence: str  # prose template: the line shown under the cause
+    # The line shown under the cause: a plain str is printed verbatim (host output and
+    # inventory values are data); only a Template is filled with the failure's values.
+    evidence: EvidenceLine
 
     def __post_init__(self) -> None:
         if not 0 <= self.score <= CONFIRMED:
@@ -44,7 +48,11 @@ class Finding:
 def from_outcome(entry: RunbookEntry, outcome: Outcome) -> tuple[Score, ...]:
     """Every cause of `entry` scored by the runbook's weight for `outcome`, in runbook order."""
     return tuple(
-        Score(c.id, c.weights.get(outcome, 0), (c.why[outcome],) if outcome in c.why else ())
+        Score(
+            c.id,
+            c.weights.get(outcome, 0),
+            (template(c.why[outcome]),) if outcome in c.why else (),
+        )
         for c in entry.causes
     )
 

@@ -6,7 +6,7 @@ from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 
 from ..outcome import Outcome
-from .model import Facts
+from .model import Facts, template
 from .rank import Finding
 
 Applies = Callable[[Outcome, Facts], bool]
@@ -28,7 +28,7 @@ def findings_from_facts(
 ) -> tuple[Finding, ...]:
     """The findings of every rule that applies, in rule order."""
     return tuple(
-        Finding(rule.cause, rule.score, rule.evidence)
+        Finding(rule.cause, rule.score, template(rule.evidence))
         for rule in rules
         if rule.applies(outcome, facts)
     )
