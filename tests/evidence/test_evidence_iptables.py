@@ -388,3 +388,111 @@ def test_a_table_iptables_nft_cannot_show() -> None:
     assert ruleset.tables[0].incompatible
     verdict = evaluate(ruleset, Packet(8080, CLIENT, TARGET))
     assert any("see the nftables verdict" in a for a in verdict.assumptions)
+
+
+# -- the path through the chains ----------------------------------------------------------
+
+CHAINS = save(
+    "-A INPUT -i lo -j ACCEPT",
+    "-A INPUT -p tcp -m tcp --dport 7000 -g GATE",
+    "-A INPUT -p tcp -j SVC_CHAIN",
+    "-A INPUT -p tcp -m tcp --dport 7100 -j DROP",
+    "-A SVC_CHAIN -p tcp -m tcp --dport 9090 -j RETURN",
+    "-A SVC_CHAIN -p tcp -m tcp --dport 8080 -j DROP",
+    "-A SVC_CHAIN -p tcp -m multiport --dports 7000:7999 -j GATE",
+    "-A GATE -j INNER",
+    "-A GATE -p tcp -m tcp --dport 7001 -j REJECT --reject-with tcp-reset",
+    "-A INNER -p tcp -m tcp --dport 7002 -j DROP",
+    "-A INNER -p tcp -m tcp --dport 7001 -j RETURN",
+    "-A INNER -p tcp -m tcp --dport 7003 -m recent --rcheck -j DROP",
+    chains=("SVC_CHAIN", "GATE", "INNER"),
+)
+
+
+def path_of(port: int, source: str | None = CLIENT) -> tuple[str, ...]:
+    return tuple(str(s) for s in evaluate(parse_save(CHAINS), Packet(port, source, TARGET)).path)
+
+
+def test_a_drop_in_a_user_chain_names_the_jump_that_led_there() -> None:
+    verdict = evaluate(parse_save(CHAINS), Packet(8080, CLIENT, TARGET))
+    assert (verdict.action, verdict.chain, verdict.position) == (Action.DROP, "SVC_CHAIN", 2)
+    assert path_of(8080) == ("INPUT rule 3 -p tcp -j SVC_CHAIN",)
+    assert verdict.describe() == (
+        "iptables-nft: drop by rule 2 of filter SVC_CHAIN: INPUT rule 3 -p tcp -j SVC_CHAIN"
+        " → SVC_CHAIN rule 2 -p tcp -m tcp --dport 8080 -j DROP"
+    )
+
+
+def test_nested_jumps_are_all_on_the_path() -> None:
+    verdict = evaluate(parse_save(CHAINS), Packet(7002, CLIENT, TARGET))
+    assert (verdict.action, verdict.chain, verdict.position) == (Action.DROP, "INNER", 1)
+    assert path_of(7002) == (
+        "INPUT rule 3 -p tcp -j SVC_CHAIN",
+        "SVC_CHAIN rule 3 -p tcp -m multiport --dports 7000:7999 -j GATE",
+        "GATE rule 1 -j INNER",
+    )
+
+
+def test_a_chain_left_by_return_is_not_on_the_path() -> None:
+    # INNER returns 7001 to GATE, whose own rule 2 rejects it.
+    verdict = evaluate(parse_save(CHAINS), Packet(7001, CLIENT, TARGET))
+    assert (verdict.action, verdict.chain, verdict.position) == (Action.REJECT, "GATE", 2)
+    assert path_of(7001) == (
+        "INPUT rule 3 -p tcp -j SVC_CHAIN",
+        "SVC_CHAIN rule 3 -p tcp -m multiport --dports 7000:7999 -j GATE",
+    )
+    # SVC_CHAIN returns 9090 to INPUT, where nothing else matches: the policy decides.
+    accept = evaluate(parse_save(CHAINS), Packet(9090, CLIENT, TARGET))
+    assert (accept.rule, accept.path) == ("-P INPUT ACCEPT", ())
+    assert (
+        accept.describe() == "iptables-nft: accept by the policy of filter INPUT: -P INPUT ACCEPT"
+    )
+
+
+def test_a_goto_is_on_the_path_and_returns_past_its_caller() -> None:
+    # 7000 goes to GATE from INPUT rule 2: when GATE runs out, INPUT's policy decides,
+    # not INPUT rule 3 (which would lead to SVC_CHAIN and GATE again).
+    verdict = evaluate(parse_save(CHAINS), Packet(7000, CLIENT, TARGET))
+    assert (verdict.action, verdict.rule, verdict.path) == (Action.ACCEPT, "-P INPUT ACCEPT", ())
+    went = save(
+        "-A INPUT -p tcp -m tcp --dport 7000 -g GATE",
+        "-A INPUT -p tcp -m tcp --dport 7000 -j REJECT",
+        "-A GATE -p tcp -m tcp --dport 7000 -j INNER",
+        "-A INNER -p tcp -m tcp --dport 7000 -j DROP",
+        chains=("GATE", "INNER"),
+    )
+    dropped = evaluate(parse_save(went), Packet(7000, CLIENT, TARGET))
+    assert dropped.describe() == (
+        "iptables-nft: drop by rule 1 of filter INNER: INPUT rule 1 -p tcp -m tcp --dport 7000"
+        " -g GATE → GATE rule 1 -p tcp -m tcp --dport 7000 -j INNER → INNER rule 1 -p tcp -m"
+        " tcp --dport 7000 -j DROP"
+    )
+    fell_through = save(
+        "-A INPUT -p tcp -m tcp --dport 7000 -g GATE",
+        "-A INPUT -p tcp -m tcp --dport 7000 -j REJECT",
+        "-A GATE -p tcp -m tcp --dport 1 -j DROP",
+        policy="DROP",
+        chains=("GATE",),
+    )
+    policy = evaluate(parse_save(fell_through), Packet(7000, CLIENT, TARGET))
+    assert (policy.action, policy.rule, policy.path) == (Action.DROP, "-P INPUT DROP", ())
+
+
+def test_a_rule_in_doubt_inside_a_user_chain_shows_how_it_was_reached() -> None:
+    verdict = evaluate(parse_save(CHAINS), Packet(7003, CLIENT, TARGET))
+    assert verdict.action is Action.UNDECIDABLE
+    assert (verdict.chain, verdict.position) == ("INNER", 3)
+    assert verdict.describe().endswith(
+        "GATE rule 1 -j INNER → INNER rule 3 -p tcp -m tcp --dport 7003 -m recent --rcheck -j DROP"
+    )
+
+
+def test_a_decision_in_the_base_chain_has_no_path() -> None:
+    verdict = evaluate(parse_save(CHAINS), Packet(7100, CLIENT, TARGET))
+    assert (verdict.action, verdict.chain, verdict.position, verdict.path) == (
+        Action.DROP,
+        "INPUT",
+        4,
+        (),
+    )
+    assert verdict.describe().endswith(": -A INPUT -p tcp -m tcp --dport 7100 -j DROP")

@@ -211,3 +211,106 @@ def test_an_empty_ruleset_is_not_loaded() -> None:
 def test_garbage_is_a_value_error(text: str) -> None:
     with pytest.raises(ValueError, match=r"JSON|nftables"):
         parse_ruleset(text)
+
+
+# -- the path through the chains: data/nft-chains.{json,txt}, made by `nft -f
+# data/nft-chains.nft` in an empty network namespace, then `nft -j list ruleset` and
+# `nft -a list ruleset`.
+
+CHAINS = parse_ruleset(
+    (DATA / "nft-chains.json").read_text(), (DATA / "nft-chains.txt").read_text()
+)
+
+
+@pytest.mark.parametrize(
+    ("port", "source", "action", "described"),
+    [
+        pytest.param(
+            8080,
+            CLIENT,
+            Action.DROP,
+            "drop by rule 1 of inet fw deny: input rule 3 tcp dport @svcports jump svc (8080 in"
+            " @svcports) → svc rule 2 ip saddr @blocked jump deny (10.200.1.2 in @blocked) →"
+            " deny rule 1 tcp dport { 8080, 9000 } drop",
+            id="nested-jumps-through-named-sets",
+        ),
+        pytest.param(
+            8443,
+            CLIENT,
+            Action.ACCEPT,
+            "accept by the policy of inet fw input: type filter hook input priority 0; policy"
+            " accept;",
+            id="return-leaves-no-path",
+        ),
+        pytest.param(
+            9000,
+            CLIENT,
+            Action.DROP,
+            "drop by rule 1 of inet fw deny: input rule 4 tcp dport vmap @dispatch (9000 : jump"
+            " svc in @dispatch) → svc rule 2 ip saddr @blocked jump deny (10.200.1.2 in @blocked)"
+            " → deny rule 1 tcp dport { 8080, 9000 } drop",
+            id="jump-from-a-named-verdict-map",
+        ),
+        pytest.param(
+            9001,
+            CLIENT,
+            Action.ACCEPT,
+            "accept by rule 3 of inet fw svc: input rule 4 tcp dport vmap @dispatch (9001 : goto"
+            " svc in @dispatch) → svc rule 3 tcp dport 9001 accept",
+            id="goto-from-a-named-verdict-map",
+        ),
+        pytest.param(
+            7100,
+            CLIENT,
+            Action.ACCEPT,
+            "accept by rule 4 of inet fw svc: input rule 5 tcp dport 7100 goto svc → svc rule 4"
+            " tcp dport 7100 accept",
+            id="goto-and-a-returned-jump-left-out",
+        ),
+        pytest.param(
+            7200,
+            CLIENT,
+            Action.REJECT,
+            "reject with tcp reset by rule 2 of inet fw outer: input rule 6 tcp dport 7200 jump"
+            " outer → outer rule 2 tcp dport 7200 reject with tcp reset",
+            id="return-from-a-nested-chain",
+        ),
+        pytest.param(
+            7300,
+            "10.9.1.1",
+            Action.DROP,
+            "drop by rule 2 of inet fw early: input rule 2 ip saddr 10.9.0.0/16 jump early →"
+            " early rule 2 drop",
+            id="jump-by-source",
+        ),
+        pytest.param(
+            7300,
+            None,
+            Action.UNDECIDABLE,
+            "undecidable (accept/drop) at inet fw input: ip saddr 10.9.0.0/16 jump early",
+            id="a-jump-in-doubt",
+        ),
+    ],
+)
+def test_the_path_through_the_chains(
+    port: int, source: str | None, action: Action, described: str
+) -> None:
+    verdict = evaluate(CHAINS, Packet(port, source, TARGET))
+    assert verdict.action is action
+    assert verdict.describe() == f"nftables: {described}"
+
+
+def test_a_named_set_in_the_deciding_rule_is_shown() -> None:
+    verdict = evaluate(RULESET, Packet(80, CLIENT, TARGET))
+    assert (verdict.handle, verdict.path, verdict.matched) == (11, (), "80 in @ports")
+    assert verdict.describe().endswith(": tcp dport @ports accept (80 in @ports)")
+    mapped = evaluate(RULESET, Packet(7030, CLIENT, TARGET))
+    assert mapped.matched == "7030 : drop in @portverdict"
+
+
+def test_the_captured_jump_then_goto_path() -> None:
+    verdict = evaluate(RULESET, Packet(7040, CLIENT, "10.0.0.1"))
+    assert [str(step) for step in verdict.path] == [
+        "input rule 12 ip daddr 10.0.0.1 jump sub",
+        "sub rule 2 goto sub2",
+    ]

@@ -160,7 +160,22 @@ class Sysctl:
         return f"{self.role}: sysctl {self.key}={self.value}"
 
 
-Step = Listen | Address | Dns | Iptables | Nft | Route | Sysctl
+@dataclass(frozen=True)
+class NftRuleset:
+    """A whole nft ruleset, for what one rule in a fresh chain cannot show (user chains)."""
+
+    role: str
+    ruleset: str
+    summary: str
+
+    def apply(self, lab: Lab) -> None:
+        lab.nft(self.role, self.ruleset)
+
+    def describe(self) -> str:
+        return f"{self.role}: nft {self.summary}"
+
+
+Step = Listen | Address | Dns | Iptables | Nft | NftRuleset | Route | Sysctl
 
 
 # -- expectations ------------------------------------------------------------------------
@@ -221,6 +236,11 @@ class Scenario:
     kernel: str | None = None
     probe: tuple[str, int] = (SERVER_IP, PORT)
     pending: str | None = None  # why it cannot be judged yet (it runs as a strict xfail)
+    # Text the plugin's terminal output must contain, without and with host access (a
+    # firewall rule's path, the hop where a SYN dies): what a person reads, not only
+    # the JUnit properties.
+    says: tuple[str, ...] = ()
+    host_says: tuple[str, ...] = ()
     note: str = ""
     index: int = 0  # position in the table: part of the lab's namespace prefix
 
@@ -374,6 +394,58 @@ _TABLE: tuple[Scenario, ...] = (
         inventory(service()),
         (fails(TCP, "refused", "host-firewall", host="host-firewall"),),
         kernel=f"ECONNREFUSED icmp 3/3 from {SERVER_IP}",
+    ),
+    Scenario(
+        "iptables-user-chain-drop",
+        "host firewall (iptables) drops the port in a user chain that INPUT jumps to",
+        (
+            UP,
+            Iptables(SERVER, ("-N", "SVC_CHAIN")),
+            Iptables(SERVER, ("-A", "INPUT", "-p", "icmp", "-j", "ACCEPT")),
+            Iptables(SERVER, ("-A", "INPUT", "-p", "tcp", "-j", "SVC_CHAIN")),
+            Iptables(SERVER, ("-A", "SVC_CHAIN", "-p", "tcp", "--dport", "22", "-j", "RETURN")),
+            _firewall(SERVER, "SVC_CHAIN", "DROP"),
+        ),
+        inventory(service()),
+        (fails(TCP, "timeout", *TIMEOUT, host="host-firewall"),),
+        kernel="timeout",
+        host_says=(
+            "drop by rule 2 of filter SVC_CHAIN: INPUT rule 2 -p tcp -j SVC_CHAIN → "
+            f"SVC_CHAIN rule 2 -p tcp -m tcp --dport {PORT} -j DROP",
+        ),
+    ),
+    Scenario(
+        "nft-user-chain-drop",
+        "host firewall (nftables) drops the port in a chain reached through a named set",
+        (
+            UP,
+            NftRuleset(
+                SERVER,
+                "table inet conntriage_lab {\n"
+                f"  set guarded {{ type inet_service; elements = {{ {PORT}, 9090 }}; }}\n"
+                "  chain input {\n"
+                "    type filter hook input priority filter; policy accept;\n"
+                "    tcp dport 22 accept\n"
+                "    tcp dport @guarded jump svc\n"
+                "  }\n"
+                "  chain svc {\n"
+                "    tcp dport 9090 return\n"
+                "    goto deny\n"
+                "  }\n"
+                "  chain deny {\n"
+                "    drop\n"
+                "  }\n"
+                "}\n",
+                "input: tcp dport @guarded jump svc; svc: goto deny; deny: drop",
+            ),
+        ),
+        inventory(service()),
+        (fails(TCP, "timeout", *TIMEOUT, host="host-firewall"),),
+        kernel="timeout",
+        host_says=(
+            f"drop by rule 1 of inet conntriage_lab deny: input rule 2 tcp dport @guarded jump "
+            f"svc ({PORT} in @guarded) → svc rule 2 goto deny → deny rule 1 drop",
+        ),
     ),
     Scenario(
         "router-drop",
@@ -661,7 +733,7 @@ HOST_CHECKS: dict[str, dict[str, str]] = {
     **{
         f"{tool}-{fault}": {"firewall": "blocked"}
         for tool in ("iptables", "nft")
-        for fault in ("drop", "reject-reset", "reject-icmp")
+        for fault in ("drop", "reject-reset", "reject-icmp", "user-chain-drop")
     },
     # The address clients are sent to is on the server, but the service is not bound there.
     "dns-stale": {"listening": "wrong-interface"},
@@ -744,6 +816,14 @@ def judge(
     says so.
     """
     rows = _judge_cases(scenario, run, host_access)
+    missing = [
+        f"the output does not say {text!r}"
+        for text in (scenario.host_says if host_access else scenario.says)
+        if text not in run.stdout
+    ]
+    if missing and rows:
+        row = rows[0]
+        rows[0] = dataclasses.replace(row, problems=(*row.problems, *missing), ok=False)
     if kernel is None or not rows:
         return rows
     # Shown on the row of the check that probed the same address, else the first.

@@ -15,7 +15,7 @@ import ipaddress
 from collections.abc import Callable
 from dataclasses import dataclass, field, replace
 
-from .model import Action, Backend, FirewallVerdict
+from .model import Action, Backend, FirewallVerdict, RuleStep
 
 IpAddress = ipaddress.IPv4Address | ipaddress.IPv6Address
 
@@ -139,6 +139,7 @@ class Question:
     chain: str
     position: int | None
     handle: int | None = None
+    path: tuple[RuleStep, ...] = ()  # the jumps and gotos that led to the rule
 
     def text(self) -> str:
         return f"{self.rule} ({self.why})"
@@ -184,6 +185,8 @@ class Decision:
     handle: int | None = None
     hook: str = "input"
     priority: int = 0
+    path: tuple[RuleStep, ...] = ()  # the jumps and gotos in force when it decided
+    matched: str = ""  # the deciding rule's match in a named set or map, if any
 
 
 def telling_accept(accepts: list[Decision]) -> Decision | None:
@@ -258,6 +261,7 @@ def _verdict(
             assumptions=assumptions,
             undecidable=tuple(questions),
             possible=tuple(a for a in possible if a is not Action.UNDECIDABLE),
+            path=question.path,
         )
     # No rule was in doubt, yet the walk could not finish (a QUEUE target, a loop).
     verdict = _from_decision(decided, backend, loaded, assumptions, tuple(questions))
@@ -300,6 +304,8 @@ def _from_decision(
         loaded=loaded,
         assumptions=assumptions,
         undecidable=undecidable,
+        path=decision.path,
+        matched=decision.matched,
     )
 
 

@@ -24,7 +24,7 @@ from .firewall import (
     interface_test,
     telling_accept,
 )
-from .model import Action, Backend, FirewallVerdict
+from .model import Action, Backend, FirewallVerdict, RuleStep, without_chain
 
 # (table, chain, hook, priority): where iptables sees a packet bound for a local socket.
 HOOKS = (
@@ -308,6 +308,7 @@ class _Walker:
         self.table, self.packet, self.trail = table, packet, trail
         self.hook, self.priority = hook, priority
         self.stop_at = stop_at  # targets reported as UNDECIDABLE decisions (nat notes)
+        self.path: list[RuleStep] = []  # the jumps and gotos in force, outermost first
 
     def decision(self, action: Action, rule: Rule, reject_with: str | None = None) -> Decision:
         return Decision(
@@ -319,6 +320,7 @@ class _Walker:
             reject_with,
             hook=self.hook,
             priority=self.priority,
+            path=tuple(self.path),
         )
 
     def policy(self, chain: Chain) -> Decision:
@@ -354,7 +356,11 @@ class _Walker:
                 return self.decision(Action.UNDECIDABLE, rule)
             if depth >= MAX_DEPTH:
                 return self.decision(Action.UNDECIDABLE, rule)
+            self.path.append(
+                RuleStep(rule.chain, rule.position, without_chain(rule.text, rule.chain))
+            )
             decided = self.chain(called, depth + 1)
+            self.path.pop()
             if decided is not None:
                 return decided
             if rule.goto:
@@ -374,7 +380,9 @@ class _Walker:
         tests = [self.test(option) for option in rule.options]
         if rule.problem:
             tests.append(Test(None, rule.problem))
-        question = Question(rule.text, "", self.table.name, rule.chain, rule.position)
+        question = Question(
+            rule.text, "", self.table.name, rule.chain, rule.position, path=tuple(self.path)
+        )
         return conclude(tests, question, self.trail)
 
     def test(self, option: Option) -> Test:

@@ -33,6 +33,23 @@ class Backend(str, Enum):
 
 
 @dataclass(frozen=True)
+class RuleStep:
+    """One rule on the packet's way through the chains: a jump or goto that led on, or
+    the rule that decided. `rule` is its text without the chain's own name (`-p tcp -j
+    SVC`, `tcp dport 8080 jump svc`); `matched` says which element of a named set or
+    map it matched (`8080 in @blocked`), when one did."""
+
+    chain: str
+    position: int
+    rule: str
+    matched: str = ""
+
+    def __str__(self) -> str:
+        text = f"{self.chain} rule {self.position} {self.rule}"
+        return f"{text} ({self.matched})" if self.matched else text
+
+
+@dataclass(frozen=True)
 class FirewallVerdict:
     """One backend's answer for the probe's packet, and the rule that gave it.
 
@@ -62,6 +79,11 @@ class FirewallVerdict:
     # they could not change it, whichever way they match.
     undecidable: tuple[str, ...] = ()
     possible: tuple[Action, ...] = ()  # for UNDECIDABLE: the actions still open
+    # The jumps and gotos still in force when the rule decided, outermost first (`INPUT
+    # rule 4 -j SVC_CHAIN`); empty when a base chain's own rule or policy decided. A chain
+    # left by RETURN (or by running out) is not on it: it did not lead to the rule.
+    path: tuple[RuleStep, ...] = ()
+    matched: str = ""  # the deciding rule's match in a named set or map, if any
 
     @property
     def blocks(self) -> bool:
@@ -85,12 +107,29 @@ class FirewallVerdict:
             return f"{self.backend}: accept (no rules loaded)"
         if self.action is Action.UNDECIDABLE:
             open_ = "/".join(a.value for a in self.possible) or "?"
-            return f"{self.backend}: undecidable ({open_}) at {where}: {self.rule}"
+            return f"{self.backend}: undecidable ({open_}) at {where}: {self.trail()}"
         by = f"rule {self.position} of {where}" if self.position else f"the policy of {where}"
         what = self.action.value
         if self.reject_with:
             what += f" with {self.reject_with}"
-        return f"{self.backend}: {what} by {by}: {self.rule}"
+        return f"{self.backend}: {what} by {by}: {self.trail()}"
+
+    def trail(self) -> str:
+        """How the packet reached the deciding rule: `INPUT rule 4 -j SVC_CHAIN → SVC_CHAIN
+        rule 2 -p tcp --dport 8080 -j DROP`; the rule's own text when a base chain's rule
+        or policy decided."""
+        if not self.path or self.position is None:
+            return f"{self.rule} ({self.matched})" if self.matched else self.rule
+        last = RuleStep(
+            self.chain, self.position, without_chain(self.rule, self.chain), self.matched
+        )
+        return " → ".join(str(step) for step in (*self.path, last))
+
+
+def without_chain(rule: str, chain: str) -> str:
+    """An iptables-save line without its `-A CHAIN` (the step names the chain already)."""
+    prefix = f"-A {chain} "
+    return rule[len(prefix) :] if rule.startswith(prefix) else rule
 
 
 def reject_outcome(reject_with: str | None) -> Outcome | None:

@@ -29,7 +29,7 @@ from .firewall import (
     interface_test,
     telling_accept,
 )
-from .model import Action, Backend, FirewallVerdict
+from .model import Action, Backend, FirewallVerdict, RuleStep
 
 CONNTRACK_PRIORITY = -200  # before it a packet has no conntrack state yet
 MAX_DEPTH = 32
@@ -288,6 +288,8 @@ class _Walker:
     def __init__(self, ruleset: NftRuleset, base: NftChain, packet: Packet, trail: Trail) -> None:
         self.ruleset, self.base_chain, self.packet, self.trail = ruleset, base, packet, trail
         self.ct_known = base.hook == "input" or base.priority >= CONNTRACK_PRIORITY
+        self.path: list[RuleStep] = []  # the jumps and gotos in force, outermost first
+        self.matched: list[str] = []  # the current rule's hits in named sets and maps
 
     @property
     def label(self) -> str:
@@ -313,6 +315,8 @@ class _Walker:
             handle=rule.handle if rule else None,
             hook=self.base_chain.hook or "input",
             priority=self.base_chain.priority,
+            path=tuple(self.path),
+            matched="; ".join(self.matched) if rule else "",
         )
 
     def base(self) -> Decision:
@@ -334,7 +338,10 @@ class _Walker:
 
     def rule(self, rule: NftRule, chain: NftChain, depth: int) -> Outcome:
         tests: list[Test] = []
-        question = Question(rule.text, "", self.label, chain.name, rule.position, rule.handle)
+        self.matched = []
+        question = Question(
+            rule.text, "", self.label, chain.name, rule.position, rule.handle, tuple(self.path)
+        )
         for statement in rule.expr:
             if not isinstance(statement, dict) or len(statement) != 1:
                 tests.append(Test(None, "an unreadable statement"))
@@ -398,7 +405,9 @@ class _Walker:
         called = self.ruleset.chain(chain.family, chain.table, str(target))
         if called is None or depth >= MAX_DEPTH:
             return self.decision(Action.UNDECIDABLE, rule, chain)
+        self.path.append(RuleStep(chain.name, rule.position, rule.text, "; ".join(self.matched)))
         decided = self.chain(called, depth + 1)
+        self.path.pop()
         if decided is not None:
             return decided
         return RETURN if key == "goto" else NEXT
@@ -428,10 +437,12 @@ class _Walker:
                 return NEXT
             chosen = pairs[choice - 1][1]
         else:
-            found = [v for k, v in pairs if self.element(key, k, chain) is True]
+            found = [(k, v) for k, v in pairs if self.element(key, k, chain) is True]
             if not found:
                 return NEXT
-            chosen = found[0]
+            chosen = found[0][1]
+            if isinstance(data, str) and data.startswith("@"):
+                self.matched.append(f"{_shown(key)} : {_verdict_text(chosen)} in {data}")
         if isinstance(chosen, dict) and len(chosen) == 1:
             (verdict, verdict_body), *_ = chosen.items()
             return self.verdict(verdict, verdict_body, rule, chain, depth)
@@ -459,10 +470,14 @@ class _Walker:
                     op, left.value <= right if op == "<=" else left.value >= right
                 )
             )
-        hit = self.element(left, body.get("right"), None, op)
+        right = body.get("right")
+        hit = self.element(left, right, None, op)
         if hit is None:
-            return Test(None, f"cannot compare {left.kind} with {_short(body.get('right'))}")
-        return Test(not hit if op == "!=" else hit)
+            return Test(None, f"cannot compare {left.kind} with {_short(right)}")
+        matches = not hit if op == "!=" else hit
+        if matches and isinstance(right, str) and right.startswith("@"):
+            self.matched.append(f"{_shown(left)} {'not in' if op == '!=' else 'in'} {right}")
+        return Test(matches)
 
     def value(self, expr: Json) -> _Value:
         """The packet's value for a left-hand expression."""
@@ -666,6 +681,24 @@ def _address_in(address: IpAddress, element: Json) -> bool | None:
     except (ValueError, KeyError, TypeError):
         return None
     return None
+
+
+def _shown(value: _Value) -> str:
+    """The packet's value as nft would write it: `8080`, `10.0.0.5`, `10.0.0.5 . 8080`."""
+    if value.kind == "tuple" and isinstance(value.value, tuple):
+        return " . ".join(_shown(part) for part in value.value)
+    if isinstance(value.value, frozenset):
+        return ",".join(sorted(value.value))
+    return str(value.value)
+
+
+def _verdict_text(verdict: Json) -> str:
+    """A map's verdict as nft writes it: `drop`, `jump svc`."""
+    if isinstance(verdict, dict) and len(verdict) == 1:
+        (key, body), *_ = verdict.items()
+        target = body.get("target") if isinstance(body, dict) else None
+        return f"{key} {target}" if target else str(key)
+    return _short(verdict)
 
 
 def _short(value: Json) -> str:
