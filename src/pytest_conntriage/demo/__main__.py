@@ -3,53 +3,22 @@
 from __future__ import annotations
 
 import argparse
+import os
 import shutil
 import subprocess
 import sys
 import tempfile
-import xml.etree.ElementTree as ET
 from contextlib import ExitStack
 from pathlib import Path
 
 from .dnsserver import LoopbackDnsServer
+from .intended import Judged, Judgement, judge, read_records
 from .listeners import DelayedListener, FullQueueListener, OpenListener
 
 # Shipped in the package (inventories/demo.yml in the repository links to it), so the
 # demo runs from any directory after `pip install`.
 DEFAULT_INVENTORY = Path(__file__).parent / "demo.yml"
 DNS_ADDRESS, DNS_PORT = "127.0.0.35", 5353
-
-# test id → (outcome the plugin must report, what the demo did to cause it)
-INTENDED_FAILURES = {
-    "test_tcp[local->127.0.0.3:8081]": (
-        "refused",
-        "api listens on 127.0.0.2:8081 only; the inventory expects it on 127.0.0.3",
-    ),
-    "test_tcp[local->127.0.0.4:8082]": (
-        "timeout",
-        "queue's accept queue is full, so the kernel drops new SYNs",
-    ),
-    "test_dns[billing.demo.test@127.0.0.35:5353]": (
-        "dns-mismatch",
-        "billing.demo.test still points at 127.0.0.9 (stale); the service moved to 127.0.0.5",
-    ),
-    "test_tcp[local->billing.demo.test:8083@127.0.0.9]": (
-        "refused",
-        "the stale address has nothing listening",
-    ),
-    "test_dns[legacy.demo.test@127.0.0.35:5353]": (
-        "dns-nxdomain",
-        "legacy.demo.test's record was deleted",
-    ),
-    "test_tcp[local->legacy.demo.test:8084@unresolved]": (
-        "dns-nxdomain",
-        "a connection cannot even start: the name does not resolve",
-    ),
-    "test_closed[local->127.0.0.2:9090]": (
-        "open",
-        "an admin port is reachable although the exposure gate says it must be closed",
-    ),
-}
 
 
 def start_services(stack: ExitStack) -> None:
@@ -69,63 +38,106 @@ def start_services(stack: ExitStack) -> None:
     stack.enter_context(DelayedListener("127.0.0.6", 8085, delay=3.0))  # deploy-gate
 
 
-def check_junit(path: Path) -> list[str]:
-    """What differs from the intended outcome, read back from the JUnit report."""
-    problems = []
-    seen: dict[str, str] = {}
-    for case in ET.parse(path).getroot().iter("testcase"):
-        props = {p.get("name", ""): p.get("value", "") for p in case.iter("property")}
-        failed = case.find("failure") is not None
-        name = case.get("name", "")
-        seen[name] = props.get("conntriage.outcome", "") if failed else "passed"
-    for name, (outcome, _) in INTENDED_FAILURES.items():
-        if seen.get(name) != outcome:
-            problems.append(f"{name}: expected {outcome}, got {seen.get(name, 'no such test')}")
-    for name, got in seen.items():
-        if name not in INTENDED_FAILURES and got != "passed":
-            problems.append(f"{name}: expected to pass, got {got}")
-    return problems
+def cache_dir() -> Path:
+    """Where the demo's pytest keeps its cache (`--lf`, `--ff`, `--sw` across demo runs):
+    the user's cache directory, not the directory the demo is started from."""
+    base = os.environ.get("XDG_CACHE_HOME") or str(Path.home() / ".cache")
+    return Path(base) / "pytest-conntriage" / "demo"
+
+
+def pytest_command(record: Path, user_args: list[str]) -> list[str]:
+    """The pytest run: the demo's inventory, the observer, then the user's options as
+    given (later options win, so theirs override the demo's cache_dir)."""
+    command = [
+        sys.executable,
+        "-m",
+        "pytest",
+        "--inventory",
+        "demo.yml",
+        "-p",
+        "pytest_conntriage.demo.observe",
+        f"--conntriage-demo-record={record}",
+    ]
+    if not any("no:cacheprovider" in arg for arg in user_args):
+        command += ["-o", f"cache_dir={cache_dir()}"]
+    return command + user_args
+
+
+def report(judgement: Judgement, code: int) -> int:
+    """Print what each check that ran was meant to show and what the plugin said; the
+    demo's exit status."""
+    ran = judgement.judged
+    if not ran:
+        print(f"\ndemo: no check ran (pytest exit {code}); nothing to judge.")
+        return code or 0
+    print("\ndemo: what each check that ran was meant to show, and what the plugin said:")
+    passed = [j for j in ran if j.intent is None and j.as_intended and not j.note]
+    for judged in ran:
+        if judged not in passed:
+            _print_judged(judged)
+    if passed:
+        names = ", ".join(j.record.label for j in passed)
+        print(f"  as intended  {len(passed)} passed: {names}")
+    if judgement.not_run:
+        names = ", ".join(f"{i.kind} {i.subject}" for i in judgement.not_run)
+        print(f"  not run (not selected, or stopped early), not judged: {names}")
+    problems = judgement.problems
+    expected = 1 if judgement.any_failed else 0
+    if code != expected:
+        problems.append(f"pytest exited {code}, expected {expected}")
+    if problems:
+        print(f"\ndemo: UNEXPECTED (pytest exit {code}):")
+        for problem in problems:
+            print(f"  {problem}")
+        return code if code > 1 else 1
+    unjudged = sum(1 for j in ran if j.intent is not None and j.intent.top_unjudged)
+    tops = f"top causes not judged for {unjudged}" if unjudged else "top causes included"
+    print(
+        f"\ndemo: every check that ran ({len(ran)}) passed or failed exactly as intended, "
+        f"{tops} (pytest exit {code} is expected)."
+    )
+    return 0
+
+
+def _print_judged(judged: Judged) -> None:
+    record = judged.record
+    mark = "as intended" if judged.as_intended else "NOT INTENDED"
+    print(f"  {mark:<12} {record.label}: {record.said}")
+    if judged.intent is not None:
+        print(f"               injected: {judged.intent.injected}")
+        if judged.intent.top_unjudged:
+            print(f"               top cause not judged: {judged.intent.top_unjudged}")
+    if judged.note:
+        print(f"               {judged.note}")
+    for problem in judged.problems:
+        print(f"               wrong: {problem}")
+    if not judged.as_intended:
+        for line in record.unavailable:
+            print(f"               evidence unavailable: {line}")
 
 
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="python -m pytest_conntriage.demo", description=__doc__)
     parser.add_argument("--inventory", type=Path, default=DEFAULT_INVENTORY)
-    parser.add_argument("pytest_args", nargs="*", help="extra pytest arguments (after --)")
+    parser.add_argument("pytest_args", nargs="*", help="pytest options, after --")
     args = parser.parse_args(argv)
     if not args.inventory.is_file():
         print(f"demo: {args.inventory} not found")
         return 2
-    with tempfile.TemporaryDirectory() as tmp, ExitStack() as services:
+    with tempfile.TemporaryDirectory(prefix="conntriage-demo-") as tmp, ExitStack() as services:
         start_services(services)
-        junit = Path(tmp) / "demo-junit.xml"
         # Run from a copy in an empty directory: pytest then collects only the
         # inventory's checks, and test ids read `demo.yml::test_tcp[...]`.
-        shutil.copyfile(args.inventory, Path(tmp) / "demo.yml")
-        command = [
-            sys.executable,
-            "-m",
-            "pytest",
-            "--inventory",
-            "demo.yml",
-            f"--junitxml={junit.name}",
-            "-p",
-            "no:cacheprovider",
-            *args.pytest_args,
-        ]
-        print("demo: services up on 127.0.0.2-6 and DNS on 127.0.0.35:5353")
+        workdir = Path(tmp) / "run"
+        workdir.mkdir()
+        shutil.copyfile(args.inventory, workdir / "demo.yml")
+        record = Path(tmp) / "checks.jsonl"
+        command = pytest_command(record, list(args.pytest_args))
+        print(f"demo: services up on 127.0.0.2-6 and DNS on {DNS_ADDRESS}:{DNS_PORT}")
         print("demo: $", " ".join(command[2:]), flush=True)
-        code = subprocess.run(command, cwd=tmp, check=False).returncode
-        problems = check_junit(junit) if junit.exists() else ["no JUnit report was written"]
-    print("\ndemo: the failures above are intended:")
-    for name, (outcome, why) in INTENDED_FAILURES.items():
-        print(f"  {outcome:<13} {name}\n                {why}")
-    if code != 1 or problems:
-        print(f"\ndemo: UNEXPECTED (pytest exit {code}):")
-        for problem in problems:
-            print(f"  {problem}")
-        return 1
-    print("\ndemo: every check passed or failed exactly as intended (pytest exit 1 is expected).")
-    return 0
+        code = subprocess.run(command, cwd=workdir, check=False).returncode
+        judgement = judge(read_records(str(record)))
+    return report(judgement, code)
 
 
 if __name__ == "__main__":
