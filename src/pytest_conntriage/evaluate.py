@@ -42,6 +42,9 @@ class CheckResult:
     unavailable: tuple[str, ...] = ()
     # A failed tcp check: what the same probe gave from the run's other vantages.
     elsewhere: tuple[tuple[str, Outcome], ...] = ()
+    # Why there is no diagnosis although the check failed: a crash while gathering
+    # evidence or ranking ("ranking: KeyError: 'x'"). The verdict stands without it.
+    triage_error: str = ""
 
     @property
     def outcome(self) -> Outcome:
@@ -134,14 +137,24 @@ class Evaluator:
             passed = _wanted(check)(result.final)
         if passed:
             return CheckResult(check, passed, result)
+        # From here on the verdict is decided: a bug in triage must not turn a failed
+        # check into an error without its outcome (or worse, lose it).
         findings: tuple[Finding, ...] = ()
         gaps: tuple[str, ...] = ()
         elsewhere: tuple[tuple[str, Outcome], ...] = ()
-        if isinstance(check, TcpCheck) and check.kind is CheckKind.TCP:
-            elsewhere = await self._from_other_vantages(check)
-            findings, gaps = await self._evidence(check, result.final)
-        facts = facts_for(check, result.final)
-        diagnosis = diagnose(result.outcome, facts, self.runbook, findings)
+        try:
+            if isinstance(check, TcpCheck) and check.kind is CheckKind.TCP:
+                elsewhere = await self._from_other_vantages(check)
+                findings, gaps = await self._evidence(check, result.final)
+        except Exception as exc:
+            crash = self._crash("evidence", exc)
+            return CheckResult(check, passed, result, elsewhere=elsewhere, triage_error=crash)
+        try:
+            facts = facts_for(check, result.final)
+            diagnosis = diagnose(result.outcome, facts, self.runbook, findings)
+        except Exception as exc:
+            crash = self._crash("ranking", exc)
+            return CheckResult(check, passed, result, None, gaps, elsewhere, crash)
         return CheckResult(check, passed, result, diagnosis, gaps, elsewhere)
 
     def _tcp_probe(self, check: TcpCheck) -> Coroutine[Any, Any, ProbeResult]:
@@ -182,10 +195,14 @@ class Evaluator:
         if attempt.outcome.is_success:
             return CheckResult(check, True, result)
         findings: tuple[Finding, ...] = ()
-        if attempt.outcome in (Outcome.NOT_LISTENING, Outcome.INACTIVE):
-            # Read like a refused connect: is it down, elsewhere, or still starting?
-            target = Target(check.host, address or "", check.port, check.listen, check.unit)
-            findings = evidence_rules.findings(Outcome.REFUSED, target, host, None)
+        try:
+            if attempt.outcome in (Outcome.NOT_LISTENING, Outcome.INACTIVE):
+                # Read like a refused connect: is it down, elsewhere, or still starting?
+                target = Target(check.host, address or "", check.port, check.listen, check.unit)
+                findings = evidence_rules.findings(Outcome.REFUSED, target, host, None)
+            gaps = evidence_rules.unavailable_lines(check.host, host, client)
+        except Exception as exc:
+            return CheckResult(check, False, result, triage_error=self._crash("evidence", exc))
         facts = Facts(
             address=address,
             port=check.port or None,
@@ -195,9 +212,15 @@ class Evaluator:
             service=check.service,
             listen=check.listen,
         )
-        diagnosis = diagnose(attempt.outcome, facts, self.runbook, findings)
-        gaps = evidence_rules.unavailable_lines(check.host, host, client)
+        try:
+            diagnosis = diagnose(attempt.outcome, facts, self.runbook, findings)
+        except Exception as exc:
+            return CheckResult(check, False, result, triage_error=self._crash("ranking", exc))
         return CheckResult(check, False, result, diagnosis, gaps)
+
+    def _crash(self, stage: str, exc: Exception) -> str:
+        # Transport errors can quote a host spec: no password may reach a report.
+        return self.hosts.redact(crash_reason(stage, exc))
 
     async def _evidence(
         self, check: TcpCheck, final: Attempt
@@ -302,6 +325,12 @@ class Evaluator:
             return await hold_idle(sock, check.idle, connected.elapsed_ms)
         finally:
             sock.close()
+
+
+def crash_reason(stage: str, exc: BaseException) -> str:
+    """One line saying which stage of triage failed and how: "ranking: KeyError: 'x'"."""
+    detail = " ".join(str(exc).split())
+    return f"{stage}: {type(exc).__name__}" + (f": {detail}" if detail else "")
 
 
 def facts_for(check: DnsCheck | TcpCheck, attempt: Attempt) -> Facts:

@@ -31,16 +31,16 @@ from .checks import (
     lookups,
     plan,
 )
-from .evaluate import Evaluator
+from .evaluate import Evaluator, crash_reason
 from .hosts import HostPool
 from .inventory import InventoryError, load_inventories
 from .inventory.model import Inventory, Resolver
 from .probe.engine import DEFAULT_CONCURRENCY, Engine
 from .probe.limits import fit as fit_to_fd_limit
 from .pytest_compat import index_teardown_reports
-from .report.properties import properties, read
+from .report.properties import essential_properties, properties, read
 from .report.summary import TriageSummary
-from .report.text import failure_text
+from .report.text import failure_text, unavailable_line
 from .runbook import RunbookError, load_runbook
 from .runbook.model import Runbook
 
@@ -173,7 +173,13 @@ class TriageRepr(TerminalRepr):
 
     @property
     def text(self) -> str:
-        return self._text if isinstance(self._text, str) else self._text()
+        if isinstance(self._text, str):
+            return self._text
+        try:
+            return self._text()
+        except Exception as exc:  # rendered inside pytest's reporting: never raise there
+            reason = unavailable_line(crash_reason("rendering", exc))
+            return f"{self.reprcrash.message}\n{reason}"
 
     def toterminal(self, tw: TerminalWriter) -> None:
         tw.line(self.text)
@@ -370,7 +376,11 @@ class ConntriageRun:
         )
         if result is None:
             return None
-        item.user_properties.extend(properties(result))
+        try:
+            props, crashed = properties(result)
+        except Exception as exc:  # it guards itself; this is the last line of defence
+            props, crashed = essential_properties(result), crash_reason("JUnit properties", exc)
+        item.user_properties.extend(props)
         # Reported: the result lives on in the report alone (and in the engine's memo).
         if RESULT_KEY in item.stash:
             del item.stash[RESULT_KEY]
@@ -378,6 +388,20 @@ class ConntriageRun:
             return None  # pytest's own report; it copies item.user_properties
         # Built here, not by pytest, so no Python traceback is rendered only to be
         # replaced: with hundreds of endpoints down that cost seconds.
+        try:
+            return self._failure_report(item, call, failure, crashed)
+        except Exception:
+            return None  # pytest's own report: the failure and its one-line message stand
+
+    def _failure_report(
+        self,
+        item: pytest.Item,
+        call: pytest.CallInfo[None],
+        failure: ConnectivityFailure,
+        crashed: str,
+    ) -> pytest.TestReport:
+        result = failure.result
+        text = partial(failure_text, result, (crashed,) if crashed else ())
         where = result.check.location
         return pytest.TestReport(
             # pytest 9's structured node id, as its own reports carry (JUnit pairs this
@@ -386,7 +410,7 @@ class ConntriageRun:
             item.location,
             dict.fromkeys(item.keywords, 1),
             "failed",
-            TriageRepr(str(failure.msg), partial(failure_text, result), where.path, where.line),
+            TriageRepr(str(failure.msg), text, where.path, where.line),
             "call",
             [(f"Captured {key} {when}", text) for when, key, text in item._report_sections],
             call.duration,
@@ -402,23 +426,23 @@ class ConntriageRun:
             # pytest already sends the text (str(longrepr)); rendering it again would
             # cost a second triage per failure.
             crash = report.longrepr.reprcrash
-            data["conntriage_repr"] = [crash.message, crash.path, crash.lineno]
+            data["conntriage_repr"] = [str(crash.message), str(crash.path), int(crash.lineno)]
         return data
 
     @pytest.hookimpl(wrapper=True)
     def pytest_report_from_serializable(self, data: dict[str, Any]) -> Generator[None, Any, Any]:
         crash = data.pop("conntriage_repr", None)
         report = yield
-        if crash is not None and isinstance(report.longrepr, str):
+        if isinstance(crash, list) and len(crash) == 3 and isinstance(report.longrepr, str):
             message, path, lineno = crash
-            report.longrepr = TriageRepr(message, report.longrepr, path, lineno)
+            report.longrepr = TriageRepr(str(message), report.longrepr, str(path), int(lineno))
         return report
 
     def pytest_runtest_logreport(self, report: pytest.TestReport) -> None:
         if report.when == "call" and report.failed and not self.is_worker:
             props = read(report.user_properties)
             if props:
-                self.summary.add(report.nodeid, props)
+                self.summary.add(report.nodeid, props)  # plain dict work: cannot fail
 
     @pytest.hookimpl(tryfirst=True)
     def pytest_sessionfinish(self) -> None:
@@ -430,7 +454,11 @@ class ConntriageRun:
     def pytest_terminal_summary(self, terminalreporter: Any) -> None:
         if self.summary:
             terminalreporter.write_sep("=", "connectivity triage")
-            for line in self.summary.lines():
+            try:
+                lines = self.summary.lines()
+            except Exception as exc:  # the failures above stand; only the grouping is lost
+                lines = [unavailable_line(crash_reason("summary", exc))]
+            for line in lines:
                 terminalreporter.write_line(line)
 
     def pytest_unconfigure(self) -> None:

@@ -39,3 +39,15 @@ def test_the_first_collection_wins() -> None:
     summary.add("a", REFUSED)
     summary.add("b", REFUSED)
     assert summary.lines()[2:] == ["           b", "           a"]
+
+
+def test_a_failure_whose_triage_crashed_is_grouped_as_such() -> None:
+    summary = TriageSummary()
+    summary.add("a", {"outcome": "refused", "triage_error": "ranking: KeyError: 'x'"})
+    summary.add("b", {"outcome": "refused"})
+    assert summary.lines()[1:] == [
+        "     1 × refused            no runbook cause",
+        "           b",
+        "     1 × refused            triage unavailable (see the failure)",
+        "           a",
+    ]

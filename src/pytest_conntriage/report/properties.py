@@ -3,8 +3,9 @@
 from __future__ import annotations
 
 from ..checks import DnsCheck
-from ..evaluate import CheckResult
+from ..evaluate import CheckResult, crash_reason
 from ..outcome import Outcome
+from ..triage.model import Diagnosis
 
 PREFIX = "conntriage."
 # One string per property name for the whole run, not one per failing check.
@@ -12,13 +13,36 @@ _NAMES = {
     name: PREFIX + name
     for name in (
         "check", "outcome", "address", "port", "attempts", "causes", "top_cause",
-        "top_cause_title", "reachable_from",
+        "top_cause_title", "reachable_from", "triage_error",
     )
 }  # fmt: skip
 
 
-def properties(result: CheckResult) -> list[tuple[str, str]]:
-    """Name/value pairs for `item.user_properties`: pytest's junitxml writes them."""
+def properties(result: CheckResult) -> tuple[list[tuple[str, str]], str]:
+    """Name/value pairs for the report (see plugin: where JUnit writes them), and why
+    the triage's could not be made ("" when they could).
+
+    Never raises: the check's kind and outcome are always there; a crash while reading
+    the triage (filling a cause's title, say) leaves its pairs out and is itself a
+    property, `conntriage.triage_error`, as is a crash of triage before it.
+    """
+    try:
+        pairs = _probe_pairs(result)
+    except Exception as exc:
+        reason = crash_reason("JUnit properties", exc)
+        return [*essential_properties(result), (_NAMES["triage_error"], reason)], reason
+    if result.triage_error:
+        pairs.append(("triage_error", result.triage_error))
+        return _named(pairs), ""
+    try:
+        triage = _triage_pairs(result.diagnosis)
+    except Exception as exc:
+        reason = crash_reason("JUnit properties", exc)
+        return _named([*pairs, ("triage_error", reason)]), reason
+    return _named(pairs + triage), ""
+
+
+def _probe_pairs(result: CheckResult) -> list[tuple[str, str]]:
     check = result.check
     final = result.result.final
     address = final.address if not isinstance(check, DnsCheck) else check.name
@@ -33,13 +57,30 @@ def properties(result: CheckResult) -> list[tuple[str, str]]:
     reachable = [vantage for vantage, outcome in result.elsewhere if outcome is Outcome.OPEN]
     if reachable:
         pairs.append(("reachable_from", ",".join(reachable)))
-    diagnosis = result.diagnosis
-    if diagnosis is not None:
-        pairs.append(("causes", ",".join(diagnosis.in_play)))
-        top = diagnosis.top
-        if top is not None:
-            pairs.append(("top_cause", top.id))
-            pairs.append(("top_cause_title", top.title))
+    return pairs
+
+
+def essential_properties(result: CheckResult) -> list[tuple[str, str]]:
+    """The check's kind and outcome alone, for when the rest cannot be made."""
+    try:
+        pairs = [("check", result.check.kind.value), ("outcome", result.outcome.value)]
+    except Exception:
+        return []
+    return _named(pairs)
+
+
+def _triage_pairs(diagnosis: Diagnosis | None) -> list[tuple[str, str]]:
+    if diagnosis is None:
+        return []
+    pairs = [("causes", ",".join(diagnosis.in_play))]
+    top = diagnosis.top
+    if top is not None:
+        pairs.append(("top_cause", top.id))
+        pairs.append(("top_cause_title", top.title))
+    return pairs
+
+
+def _named(pairs: list[tuple[str, str]]) -> list[tuple[str, str]]:
     return [(_NAMES[name], value) for name, value in pairs]
 
 

@@ -8,6 +8,8 @@ from dataclasses import dataclass, field
 
 # Test ids listed under each group before "... and N more".
 IDS_PER_GROUP = 5
+# The group of failures whose triage crashed (no cause id can look like it).
+TRIAGE_UNAVAILABLE = "?triage-unavailable"
 
 
 @dataclass
@@ -27,8 +29,10 @@ class TriageSummary:
 
     def add(self, nodeid: str, props: dict[str, str]) -> None:
         top = props.get("top_cause", "")
+        if not top and props.get("triage_error"):
+            top = TRIAGE_UNAVAILABLE
         self.groups[(props.get("outcome", "?"), top)].append(nodeid)
-        if top:
+        if top and top != TRIAGE_UNAVAILABLE:
             self.titles[top] = props.get("top_cause_title", "")
 
     def __bool__(self) -> bool:
@@ -40,7 +44,10 @@ class TriageSummary:
         lines = [f"{total} failed connectivity check{plural}, by outcome and top cause:"]
         ordered = sorted(self.groups.items(), key=lambda kv: (-len(kv[1]), kv[0]))
         for (outcome, top), ids in ordered:
-            cause = f"{top}: {self.titles.get(top, '')}" if top else "no runbook cause"
+            if top == TRIAGE_UNAVAILABLE:
+                cause = "triage unavailable (see the failure)"
+            else:
+                cause = f"{top}: {self.titles.get(top, '')}" if top else "no runbook cause"
             lines.append(f"  {len(ids):>4} × {outcome:<18} {cause}")
             ids = sorted(ids, key=lambda i: self.order.get(i, len(self.order)))
             shown = [_short(i) for i in ids[:IDS_PER_GROUP]]

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from ..checks import CheckKind, DnsCheck, HostCheck, host_port
-from ..evaluate import CheckResult
+from ..evaluate import CheckResult, crash_reason
 from ..outcome import Outcome
 from ..probe.result import Attempt
 from ..runbook.model import Side
@@ -80,16 +80,54 @@ def vantages_line(result: CheckResult) -> str:
 
 
 def failure_message(result: CheckResult) -> str:
-    """The one line for JUnit's failure message and pytest's short summary."""
-    message = f"{result.outcome.value}: {outcome_line(result)}"
-    top = result.diagnosis.top if result.diagnosis else None
-    if top is not None:
-        message += f" — {top.verdict.value}: {top.id}"
-    return message
+    """The one line for JUnit's failure message and pytest's short summary.
+
+    Never raises: a failed check must be reported failed with its outcome whatever
+    goes wrong in triage, so a crash becomes "triage unavailable: <why>".
+    """
+    try:
+        message = f"{result.outcome.value}: {outcome_line(result)}"
+    except Exception as exc:
+        return f"{_outcome_value(result)}: {unavailable_line(crash_reason('rendering', exc))}"
+    if result.triage_error:
+        return f"{message} — {unavailable_line(result.triage_error)}"
+    try:
+        top = result.diagnosis.top if result.diagnosis else None
+        return message + (f" — {top.verdict.value}: {top.id}" if top is not None else "")
+    except Exception as exc:
+        return f"{message} — {unavailable_line(crash_reason('filling', exc))}"
 
 
-def failure_text(result: CheckResult) -> str:
-    """The full triage: what happened, the ranked causes with fixes, what to run next."""
+def unavailable_line(reason: str) -> str:
+    """The one line a failure shows in place of the triage that crashed."""
+    return f"triage unavailable: {reason}"
+
+
+def failure_text(result: CheckResult, notes: tuple[str, ...] = ()) -> str:
+    """The full triage: what happened, the ranked causes with fixes, what to run next.
+
+    Never raises (see failure_message): whatever fails to render is replaced by one
+    "triage unavailable: <why>" line under the check's outcome. `notes`: reasons other
+    stages failed (the JUnit properties), one such line each.
+    """
+    try:
+        lines = _header_lines(result)
+    except Exception as exc:
+        lines = [f"  outcome: {_outcome_value(result)}"]
+        notes = (crash_reason("rendering", exc), *notes)
+    body: list[str] = []
+    if result.triage_error:
+        notes = (result.triage_error, *notes)
+    else:
+        try:
+            body = _triage_lines(result)
+        except Exception as exc:  # filling a template, or rendering the text
+            notes = (crash_reason("rendering", exc), *notes)
+    tail = ["", *(unavailable_line(note) for note in notes)] if notes else []
+    return "\n".join([*lines, *body, *tail])
+
+
+def _header_lines(result: CheckResult) -> list[str]:
     check = result.check
     lines = [
         describe_check(result),
@@ -100,10 +138,21 @@ def failure_text(result: CheckResult) -> str:
         lines.append(f"  attempts: {result.result.history()}")
     if result.elsewhere:
         lines.append(f"  vantages: {vantages_line(result)}")
+    return lines
+
+
+def _outcome_value(result: CheckResult) -> str:
+    try:
+        return result.outcome.value
+    except Exception:
+        return "unknown outcome"
+
+
+def _triage_lines(result: CheckResult) -> list[str]:
+    lines: list[str] = []
     diagnosis = result.diagnosis
     if diagnosis is None:
-        lines += ["", _no_entry(result)]
-        return "\n".join(lines)
+        return ["", _no_entry(result)]
     lines += ["", f"Likely causes ({diagnosis.entry_id}: {diagnosis.entry_title}):"]
     ranked = [c for c in diagnosis.causes if c.verdict is not Verdict.RULED_OUT]
     for rank, cause in enumerate(ranked, 1):
@@ -118,7 +167,7 @@ def failure_text(result: CheckResult) -> str:
         lines += [f"  {line}" for line in result.unavailable]
     lines += ["", *_diagnostic_lines(diagnosis)]
     lines += ["", f"Reference: {diagnosis.reference}"]
-    return "\n".join(lines)
+    return lines
 
 
 def _cause_lines(rank: int, cause: RankedCause, full: bool) -> list[str]:

@@ -1,0 +1,95 @@
+"""A bug anywhere in triage or reporting never hides a failure.
+
+Each test plants an exception in one stage of the real plugin (a conftest replaces
+the stage's function in the pytest run, and in its xdist workers) and reads what a
+user and a dashboard get: the check still FAILED with its outcome, in the terminal
+and in the JUnit file, and one line "triage unavailable: <why>" where the triage was.
+"""
+
+from __future__ import annotations
+
+import xml.etree.ElementTree as ET
+from pathlib import Path
+
+import pytest
+
+from pytest_conntriage.demo.listeners import closed_port
+
+# stage → (module, function replaced, the stage named in the "triage unavailable" line)
+STAGES = {
+    # The client's route, gathered for every failed tcp check from this machine.
+    "evidence": ("pytest_conntriage.collect", "gather_client", "evidence"),
+    "ranking": ("pytest_conntriage.triage", "ranked", "ranking"),
+    # Filling happens as the text is rendered and as the properties are read.
+    "filling": ("pytest_conntriage.triage.fill", "prose", "rendering"),
+    "rendering": ("pytest_conntriage.report.text", "_cause_lines", "rendering"),
+    "JUnit properties": ("pytest_conntriage.plugin", "properties", "JUnit properties"),
+}
+
+INJECT = """\
+import importlib
+
+def _injected(*args, **kwargs):
+    raise RuntimeError("injected into {stage}")
+
+setattr(importlib.import_module({module!r}), {name!r}, _injected)
+"""
+
+
+def run_with_bug(
+    pytester: pytest.Pytester, stage: str, *args: str
+) -> tuple[pytest.RunResult, str, ET.Element]:
+    module, name, _ = STAGES[stage]
+    pytester.makeconftest(INJECT.format(stage=stage, module=module, name=name))
+    port = closed_port("127.0.0.3")
+    inventory = pytester.path / "inventory.yml"
+    inventory.write_text(
+        f"version: 1\nservices:\n  api:\n    address: 127.0.0.3\n    ports: [{port}]\n"
+    )
+    junit = pytester.path / "junit.xml"
+    result = pytester.runpytest_subprocess(
+        "--inventory", str(inventory), f"--junitxml={junit}", "-p", "no:cacheprovider", *args
+    )
+    test_id = f"test_tcp[local->127.0.0.3:{port}]"
+    (case,) = [c for c in ET.parse(junit).getroot().iter("testcase") if c.get("name") == test_id]
+    return result, test_id, case
+
+
+@pytest.mark.parametrize("workers", [[], ["-n", "1"]], ids=["serial", "xdist"])
+@pytest.mark.parametrize("stage", list(STAGES))
+def test_a_crash_in_a_stage_leaves_the_failure_and_its_outcome(
+    pytester: pytest.Pytester, stage: str, workers: list[str]
+) -> None:
+    result, test_id, case = run_with_bug(pytester, stage, *workers)
+    output = result.stdout.str() + result.stderr.str()
+    assert "INTERNALERROR" not in output
+    assert result.ret == pytest.ExitCode.TESTS_FAILED, output
+    result.assert_outcomes(failed=1)
+    line = f"triage unavailable: {STAGES[stage][2]}: RuntimeError: injected into {stage}"
+    # The terminal: the failure with its outcome and the one line.
+    failed = f"FAILED inventory.yml::{test_id} - refused: "
+    assert any(line.startswith(failed) for line in result.stdout.lines), output
+    result.stdout.fnmatch_lines(["  outcome: refused — connection refused by 127.0.0.3:*"])
+    assert line in result.stdout.lines, output
+    # The JUnit file: a <failure> whose message names the outcome, the line in its body.
+    failure = case.find("failure")
+    assert failure is not None
+    assert failure.get("message", "").startswith("refused: connection refused by 127.0.0.3:")
+    body = failure.text or ""
+    assert "  outcome: refused — connection refused by 127.0.0.3:" in body
+    assert line in body.splitlines()
+    assert "Traceback" not in body
+
+
+def test_without_a_bug_the_same_run_has_its_triage(pytester: pytest.Pytester) -> None:
+    # The control: the seam used above, left alone, gives the full triage.
+    pytester.makeconftest("")
+    port = closed_port("127.0.0.3")
+    inventory = Path(pytester.path / "inventory.yml")
+    inventory.write_text(
+        f"version: 1\nservices:\n  api:\n    address: 127.0.0.3\n    ports: [{port}]\n"
+    )
+    result = pytester.runpytest_subprocess("--inventory", str(inventory), "-p", "no:cacheprovider")
+    assert result.ret == pytest.ExitCode.TESTS_FAILED
+    assert "triage unavailable" not in result.stdout.str()
+    result.stdout.fnmatch_lines(["Likely causes *", "Next diagnostics:"])
