@@ -101,7 +101,7 @@ def test_a_firewall_check_may_say_it_cannot_read_the_rules() -> None:
     )  # fmt: skip
     judgement = judge([unreadable], INTENTS)
     assert judgement.problems == []
-    assert "iptables: needs root" in judgement.judged[0].note
+    assert judgement.judged[0].note.endswith("could not be read: iptables: needs root")
     blocked = Record("id", "firewall", "api", 8081, "failed", "blocked")
     assert problems(blocked) == [
         "firewall api:8081: expected to pass, got blocked; no runbook cause"

@@ -209,8 +209,8 @@ def _judge_one(record: Record, intent: Intent | None) -> Judged:
         if record.status == "passed":
             return Judged(record, None)
         if record.kind == "firewall" and record.outcome == UNREADABLE_FIREWALL:
-            why = f"this machine's firewall rules cannot be read here: {record.detail}"
-            return Judged(record, None, note=why)
+            # Unknown, and said so: not a pass, and not a finding either.
+            return Judged(record, None, note=f"cannot be read here: {record.detail}")
         return Judged(record, None, (f"expected to pass, got {record.said}",))
     problems = []
     if record.status != "failed":
