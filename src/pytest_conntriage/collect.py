@@ -14,7 +14,7 @@ from dataclasses import replace
 from .evidence import ClientEvidence, HostEvidence, Packet, RunResult, TestinfraRunner
 from .evidence.client import gather_client
 from .evidence.host import read_batch, run_batch
-from .hosts import HostPool
+from .hosts import HostPool, HostUnavailable
 from .probe.engine import Engine
 
 # Seconds for one host's whole batch, transport included.
@@ -48,7 +48,7 @@ class EvidenceCollector:
     def _batch(self, alias: str, unit: str | None) -> RunResult:
         try:
             shell = self.hosts.shell(alias)
-        except Exception as exc:  # a host spec testinfra cannot even open
-            return RunResult(255, "", f"cannot open {alias}: {type(exc).__name__}: {exc}")
+        except HostUnavailable as exc:  # a host spec testinfra cannot even open (masked)
+            return RunResult(255, "", str(exc))
         runner = TestinfraRunner(shell, self.timeout)
         return run_batch(runner, unit, self.hosts.sudo(alias), self.timeout)

@@ -15,7 +15,7 @@ from . import hostcheck
 from .checks import Check, CheckKind, DnsCheck, HostCheck, Lookup, Resolutions, TcpCheck
 from .collect import EvidenceCollector
 from .evidence import ClientEvidence, Packet
-from .hosts import HostPool
+from .hosts import HostPool, HostUnavailable
 from .inventory.model import LOCAL_VANTAGE, DnsMatch, Policy, Resolver
 from .outcome import Outcome
 from .probe.dns import RESOLV_CONF, ask_resolver, resolve_system
@@ -307,7 +307,10 @@ class Evaluator:
             address = looked.answers[0]
         else:
             address = check.address
-        shell = self.hosts.shell(check.vantage)
+        try:
+            shell = self.hosts.shell(check.vantage)
+        except HostUnavailable as exc:  # its message is already masked
+            return Attempt(Outcome.PROBE_ERROR, 0.0, address, check.port, None, str(exc))
         attempt = await self.engine.bounded(
             connect_from(shell, check.vantage, address, check.port, check.policy.timeout)
         )

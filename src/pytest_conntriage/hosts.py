@@ -3,16 +3,17 @@ process (each xdist worker has its own), reused for the whole run."""
 
 from __future__ import annotations
 
-import re
+import logging
 import threading
 from collections.abc import Mapping
 from typing import Any
-from urllib.parse import parse_qsl, urlsplit
 
+from .inventory import hostspec
 from .inventory.model import Host
 
-# Query parameters of a host spec whose values are secrets.
-_SECRET_PARAMS = frozenset({"password", "passphrase", "ssh_password", "winrm_password"})
+
+class HostUnavailable(Exception):
+    """A host's connection could not be opened; the message names no password."""
 
 
 class HostPool:
@@ -22,10 +23,21 @@ class HostPool:
         self._hosts = dict(hosts)
         self._open: dict[str, Any] = {}
         self._lock = threading.Lock()
-        self._secrets = tuple(s for h in hosts.values() for s in secrets_of(h.connection))
+        self._secrets = tuple(
+            sorted(
+                {s for h in hosts.values() for s in hostspec.secrets(h.connection)},
+                key=len,
+                reverse=True,
+            )
+        )
+        if self._secrets:
+            _RedactingFilter.install(self._secrets)
 
     def __contains__(self, alias: object) -> bool:
         return alias in self._hosts
+
+    def __repr__(self) -> str:
+        return f"HostPool({', '.join(self._hosts)})"
 
     def sudo(self, alias: str) -> bool:
         """Whether the inventory lets commands that need root use `sudo -n` there."""
@@ -36,38 +48,67 @@ class HostPool:
 
         Opened without testinfra's own sudo: only the commands that need root are run
         with `sudo -n` (see `sudo`), so nothing ever waits for a password prompt.
+        Raises HostUnavailable, with the passwords masked, if testinfra cannot open it:
+        its own exception would carry the spec, and its frames every host's spec.
         """
         with self._lock:
             opened = self._open.get(alias)
             if opened is None:
-                import testinfra  # here, not at import: collection must not pay for it
-
-                host = self._hosts[alias]
-                opened = testinfra.get_host(host.connection)
-                self._open[alias] = opened
+                opened = self._open[alias] = self._connect(alias)
             return opened
+
+    def _connect(self, alias: str) -> Any:
+        import testinfra  # here, not at import: collection must not pay for it
+
+        try:
+            return testinfra.get_host(self._hosts[alias].connection)
+        except Exception as exc:  # any backend's failure, reported masked
+            said = self.redact(f"{type(exc).__name__}: {exc}")
+        # Raised outside the handler: no chained traceback through testinfra's frames.
+        raise HostUnavailable(f"cannot open host {alias}: {said}")
 
     def redact(self, text: str) -> str:
         """`text` with every secret of every host spec replaced by ***."""
         for secret in self._secrets:
-            text = text.replace(secret, "***")
+            text = text.replace(secret, hostspec.MASK)
         return text
 
 
 def secrets_of(spec: str) -> tuple[str, ...]:
     """The passwords a testinfra host spec carries (in its userinfo or query)."""
-    try:
-        parts = urlsplit(spec)
-    except ValueError:
-        return ()
-    found = [parts.password] if parts.password else []
-    found += [v for k, v in parse_qsl(parts.query) if k in _SECRET_PARAMS and v]
-    return tuple(found)
+    return hostspec.secrets(spec)
 
 
 def display(spec: str) -> str:
     """A host spec safe to print: passwords replaced by ***."""
-    shown = re.sub(r"(//[^/@:]*:)[^/@]*@", r"\1***@", spec)
-    for secret in secrets_of(spec):
-        shown = shown.replace(secret, "***")
-    return shown
+    return hostspec.masked(spec)
+
+
+class _RedactingFilter(logging.Filter):
+    """Masks passwords in testinfra's log records: at DEBUG it logs every command it
+    runs, and the ssh backend's is `sshpass -p PASSWORD ssh ...`."""
+
+    _installed: _RedactingFilter | None = None
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.secrets: tuple[str, ...] = ()
+
+    @classmethod
+    def install(cls, secrets: tuple[str, ...]) -> None:
+        """Mask `secrets` too (once installed, for the rest of the process)."""
+        if cls._installed is None:
+            cls._installed = cls()
+            logging.getLogger("testinfra").addFilter(cls._installed)
+        known = set(cls._installed.secrets) | set(secrets)
+        cls._installed.secrets = tuple(sorted(known, key=len, reverse=True))
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        try:
+            text = record.getMessage()
+        except Exception:  # a bad record is logging's problem, not ours
+            return True
+        for secret in self.secrets:
+            text = text.replace(secret, hostspec.MASK)
+        record.msg, record.args = text, None
+        return True

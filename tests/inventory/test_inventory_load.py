@@ -131,9 +131,12 @@ def test_references_parse_inside_flow_collections(tmp_path: Path) -> None:
 
 
 def test_dollar_dollar_is_a_literal_dollar(tmp_path: Path) -> None:
-    text = "version: 1\nhosts:\n  h:\n    connection: ssh://u@h?x=$${NOT_A_VAR}&y=$$&z=$HOME\n"
+    text = (
+        "version: 1\nhosts:\n  h:\n"
+        "    connection: ssh://u@h?sudo_user=$${NOT_A_VAR}&context=$$&namespace=$HOME\n"
+    )
     host = load(tmp_path, text).hosts["h"]
-    assert host.connection == "ssh://u@h?x=${NOT_A_VAR}&y=$&z=$HOME"
+    assert host.connection == "ssh://u@h?sudo_user=${NOT_A_VAR}&context=$&namespace=$HOME"
 
 
 @pytest.mark.parametrize(

@@ -7,6 +7,7 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any, Generic, TypeVar
 
+from . import hostspec
 from .addresses import address_problem, canonical_ip, parse_resolver
 from .durations import parse_duration
 from .errors import Problems
@@ -181,12 +182,21 @@ class _Builder:
             close = difflib.get_close_matches(scheme, _CONNECTIONS, n=1)
             hint = f"did you mean '{close[0]}'?" if close else f"known: {', '.join(_CONNECTIONS)}"
             self.fail((*path, "connection"), f"unknown connection type '{scheme}' ({hint})")
+        else:
+            self.host_spec((*path, "connection"), connection)
         return Host(
             alias=alias,
             connection=connection,
             sudo=bool(raw.get("sudo", False)),
             location=self.doc.key_location(path),
         )
+
+    def host_spec(self, path: DocPath, spec: str) -> None:
+        """What testinfra would make of `spec`: no host or user that a program could read
+        as an option, no parameter that crashes it later; the message masks passwords."""
+        problem = hostspec.problem(spec)
+        if problem:
+            self.fail(path, f"{problem} (in '{hostspec.masked(spec)}')")
 
     def service(self, name: str, raw: dict[str, Any]) -> ServiceSpec:
         path: DocPath = ("services", name)

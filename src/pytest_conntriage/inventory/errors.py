@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 
+from .hostspec import mask_in
 from .model import Location
 
 
@@ -26,6 +27,13 @@ class InventoryError(Exception):
     def at(cls, location: Location, message: str) -> InventoryError:
         """The error for a value or key written at `location`."""
         return cls(location.path, message, location)
+
+    def masking(self, specs: Sequence[str]) -> InventoryError:
+        """This error with every password of the host specs `specs` replaced by ***."""
+        message = mask_in(self.message, specs)
+        if message == self.message:
+            return self
+        return InventoryError(self.path, message, self.location)
 
     def __str__(self) -> str:
         where = str(self.location) if self.location else self.path

@@ -9,6 +9,7 @@ from collections.abc import Collection, Mapping, Sequence
 from dataclasses import replace
 from typing import Any
 
+from . import hostspec
 from .build import FileSpec, build
 from .errors import InventoryError
 from .interpolate import interpolate
@@ -46,9 +47,13 @@ def load_file(path: str, environ: Mapping[str, str], validated: Collection[str] 
     if document.data is None:
         raise InventoryError(path, "the file is empty; an inventory starts with 'version: 1'")
     digest = _digest(document.data)
-    if not digest or digest not in validated:
-        validate(document)
-    return replace(build(document), digest=digest)
+    try:
+        if not digest or digest not in validated:
+            validate(document)
+        return replace(build(document), digest=digest)
+    except InventoryError as exc:
+        # Whatever went wrong, no message may show a host spec's password.
+        raise exc.masking(hostspec.specs_in(document)) from None
 
 
 def _digest(data: Any) -> str:

@@ -5,6 +5,8 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from enum import Enum
 
+from .hostspec import masked
+
 
 @dataclass(frozen=True, slots=True)
 class Location:
@@ -66,6 +68,13 @@ class Host:
     connection: str
     sudo: bool
     location: Location
+
+    def __repr__(self) -> str:
+        # Shown by pytest's `-l` and in any traceback that holds one: never the password.
+        return (
+            f"Host(alias={self.alias!r}, connection={masked(self.connection)!r},"
+            f" sudo={self.sudo!r}, location={self.location!r})"
+        )
 
 
 @dataclass(frozen=True, slots=True)

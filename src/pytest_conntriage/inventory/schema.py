@@ -11,6 +11,7 @@ from typing import Any, cast
 
 from jsonschema import Draft202012Validator, ValidationError
 
+from . import hostspec
 from .durations import DURATION_PATTERN
 from .errors import InventoryError
 from .yaml_marks import Data, DocPath, Document, place
@@ -158,7 +159,8 @@ def _pattern_message(anchor: str, title: str, value: Data) -> str:
     if anchor == "unit":
         return f"'{value}' is not a systemd unit name"
     if anchor == "connection":
-        return f"'{value}' is not a testinfra host spec (e.g. ssh://user@host; no spaces)"
+        shown = hostspec.masked(value) if isinstance(value, str) else value
+        return f"'{shown}' is not a testinfra host spec (e.g. ssh://user@host; no spaces)"
     return f"'{value}' is not {title}"
 
 
