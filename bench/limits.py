@@ -41,6 +41,8 @@ import benchlab
 from benchlab import Lab, LabError, Layout
 from run import inventory, run_measured
 
+from pytest_conntriage.report.properties import junit_properties
+
 CASES: dict[str, dict[str, Any]] = {
     "baseline": {"shell": "", "extra": []},
     "fd-256-soft": {"shell": "ulimit -Sn 256", "extra": []},
@@ -81,10 +83,9 @@ def run_case(lab: Lab, work: Path, python: str, name: str, case: dict[str, Any])
     if not junit.exists():
         raise LabError(f"{name}: no JUnit written (exit {ran.returncode}): {text[-1500:]}")
     by_kind: dict[str, Counter[str]] = {kind: Counter() for kind in WANT}
-    for case_node in ET.parse(junit).getroot().iter("testcase"):
-        props = {p.get("name"): p.get("value") for p in case_node.iter("property")}
-        port = int(props.get("conntriage.port") or 0)
-        by_kind[layout.kind(port)][props.get("conntriage.outcome") or "(none)"] += 1
+    for props in junit_properties(ET.parse(junit).getroot()).values():
+        port = int(props.get("port") or 0)
+        by_kind[layout.kind(port)][props.get("outcome") or "(none)"] += 1
     blamed = sum(
         count
         for kind, outcomes in by_kind.items()

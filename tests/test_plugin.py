@@ -11,6 +11,7 @@ import pytest
 
 from pytest_conntriage.demo.dnsserver import LoopbackDnsServer
 from pytest_conntriage.demo.listeners import FullQueueListener, OpenListener, closed_port
+from pytest_conntriage.report.properties import junit_properties
 
 
 @pytest.fixture
@@ -125,8 +126,11 @@ EXPECTED_OUTCOMES = {
 def junit_cases(path: Path) -> dict[str, tuple[str, dict[str, str], str, str]]:
     """name → (outcome or "passed", properties, failure message, failure body)."""
     cases = {}
-    for case in ET.parse(path).getroot().iter("testcase"):
-        props = {p.get("name", ""): p.get("value", "") for p in case.iter("property")}
+    root = ET.parse(path).getroot()
+    by_testcase = junit_properties(root)  # on the suite, by default
+    for case in root.iter("testcase"):
+        key = f"{case.get('classname', '')}::{case.get('name', '')}"
+        props = {f"conntriage.{k}": v for k, v in by_testcase.get(key, {}).items()}
         failure = case.find("failure")
         if failure is None:
             cases[case.get("name", "")] = ("passed", props, "", "")

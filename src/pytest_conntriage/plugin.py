@@ -19,6 +19,7 @@ import pytest
 from _pytest._code.code import ReprFileLocation, TerminalRepr
 from _pytest._io import TerminalWriter
 
+from . import junit
 from .api import RESULT_KEY, ConnectivityFailure, Conntriage
 from .checks import (
     Check,
@@ -38,7 +39,7 @@ from .inventory.model import Inventory, Resolver
 from .probe.engine import DEFAULT_CONCURRENCY, Engine
 from .probe.limits import fit as fit_to_fd_limit
 from .pytest_compat import index_teardown_reports
-from .report.properties import essential_properties, properties, read
+from .report.properties import PREFIX, essential_properties, properties, read
 from .report.summary import TriageSummary
 from .report.text import failure_text, unavailable_line
 from .runbook import RunbookError, load_runbook
@@ -88,6 +89,12 @@ def pytest_addoption(parser: pytest.Parser) -> None:
     parser.addini("conntriage_runbook", "extra runbook files (see --runbook)", type="paths")
     parser.addini(
         "conntriage_concurrency", "probes in flight at once", default=str(DEFAULT_CONCURRENCY)
+    )
+    parser.addini(
+        junit.INI,
+        "where JUnit gets each check's conntriage.* properties: testsuite (valid under "
+        "xunit2), testcase, or auto (testcase under junit_family=xunit1, else testsuite)",
+        default=junit.AUTO,
     )
 
 
@@ -259,6 +266,8 @@ class ConntriageRun:
         self.conntriage = Conntriage(self.evaluator, lambda: self.current_item)
         self._by_file: dict[Path, list[Check]] | None = None
         self.is_worker = hasattr(config, "workerinput")
+        self.junit_properties = junit.placement_setting(config)
+        self.junit_error = ""
         self.inventory_paths = frozenset(
             Path(source).resolve() for source in (inventory.sources if inventory else ())
         )
@@ -380,24 +389,29 @@ class ConntriageRun:
             props, crashed = properties(result)
         except Exception as exc:  # it guards itself; this is the last line of defence
             props, crashed = essential_properties(result), crash_reason("JUnit properties", exc)
-        item.user_properties.extend(props)
         # Reported: the result lives on in the report alone (and in the engine's memo).
         if RESULT_KEY in item.stash:
             del item.stash[RESULT_KEY]
-        if not isinstance(failure, ConnectivityFailure):
-            return None  # pytest's own report; it copies item.user_properties
-        # Built here, not by pytest, so no Python traceback is rendered only to be
-        # replaced: with hundreds of endpoints down that cost seconds.
-        try:
-            return self._failure_report(item, call, failure, crashed)
-        except Exception:
-            return None  # pytest's own report: the failure and its one-line message stand
+        # The properties go on this report only, not on the item: pytest's junitxml
+        # would write the item's inside the testcase, which junit-10.xsd forbids
+        # (pytest_runtest_logreport puts them where the JUnit file allows them).
+        if isinstance(failure, ConnectivityFailure):
+            # Built here, not by pytest, so no Python traceback is rendered only to be
+            # replaced: with hundreds of endpoints down that cost seconds.
+            try:
+                return self._failure_report(item, call, failure, props, crashed)
+            except Exception:
+                pass  # pytest's own report below: the failure and its message stand
+        report = pytest.TestReport.from_item_and_call(item, call)  # what pytest's does
+        report.user_properties.extend(props)
+        return report
 
     def _failure_report(
         self,
         item: pytest.Item,
         call: pytest.CallInfo[None],
         failure: ConnectivityFailure,
+        props: list[tuple[str, str]],
         crashed: str,
     ) -> pytest.TestReport:
         result = failure.result
@@ -416,7 +430,7 @@ class ConntriageRun:
             call.duration,
             call.start,
             call.stop,
-            user_properties=item.user_properties,
+            user_properties=[*item.user_properties, *props],
         )
 
     @pytest.hookimpl(wrapper=True)
@@ -438,11 +452,22 @@ class ConntriageRun:
             report.longrepr = TriageRepr(str(message), report.longrepr, str(path), int(lineno))
         return report
 
+    @pytest.hookimpl(trylast=True)  # after junitxml has opened the testcase
     def pytest_runtest_logreport(self, report: pytest.TestReport) -> None:
-        if report.when == "call" and report.failed and not self.is_worker:
-            props = read(report.user_properties)
-            if props:
-                self.summary.add(report.nodeid, props)  # plain dict work: cannot fail
+        if report.when != "call" or self.is_worker:
+            return
+        props = read(report.user_properties)
+        if not props:
+            return
+        if report.failed:
+            self.summary.add(report.nodeid, props)
+        # A failure of the check itself (not of a test's own assert after it passed).
+        failure_type = props.get("outcome") if isinstance(report.longrepr, TriageRepr) else None
+        pairs = [(n, str(v)) for n, v in report.user_properties if str(n).startswith(PREFIX)]
+        try:
+            junit.write(self.config, self.junit_properties, report, pairs, failure_type)
+        except Exception as exc:  # pytest's own testcase and <failure> stand as written
+            self.junit_error = crash_reason("JUnit properties", exc)
 
     @pytest.hookimpl(tryfirst=True)
     def pytest_sessionfinish(self) -> None:
@@ -452,6 +477,10 @@ class ConntriageRun:
             index_teardown_reports(reporter)
 
     def pytest_terminal_summary(self, terminalreporter: Any) -> None:
+        if self.junit_error:
+            terminalreporter.write_line(
+                f"conntriage: JUnit properties not written: {self.junit_error}"
+            )
         if self.summary:
             terminalreporter.write_sep("=", "connectivity triage")
             try:

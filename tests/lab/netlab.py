@@ -32,6 +32,8 @@ from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from pytest_conntriage.report.properties import junit_properties
+
 HERE = Path(__file__).resolve().parent
 LISTENER = HERE / "listener.py"
 
@@ -229,8 +231,12 @@ class Case:
 def read_junit(path: Path) -> dict[str, Case]:
     """Testcase name → Case, from a JUnit XML file pytest wrote."""
     cases: dict[str, Case] = {}
-    for node in ET.parse(path).getroot().iter("testcase"):
-        props = {p.get("name", ""): p.get("value", "") for p in node.iter("property")}
+    root = ET.parse(path).getroot()
+    # Wherever the run put them (on the suite by default, see pytest_conntriage.junit).
+    by_testcase = junit_properties(root)
+    for node in root.iter("testcase"):
+        key = f"{node.get('classname', '')}::{node.get('name', '')}"
+        props = {f"conntriage.{k}": v for k, v in by_testcase.get(key, {}).items()}
         status, message = "passed", ""
         for tag in ("failure", "error", "skipped"):
             found = node.find(tag)

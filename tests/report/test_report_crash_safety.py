@@ -12,8 +12,11 @@ import xml.etree.ElementTree as ET
 from pathlib import Path
 
 import pytest
+import xmlschema
 
 from pytest_conntriage.demo.listeners import closed_port
+
+SCHEMA = xmlschema.XMLSchema(str(Path(__file__).with_name("junit-10.xsd")))
 
 # stage → (module, function replaced, the stage named in the "triage unavailable" line)
 STAGES = {
@@ -51,6 +54,7 @@ def run_with_bug(
         "--inventory", str(inventory), f"--junitxml={junit}", "-p", "no:cacheprovider", *args
     )
     test_id = f"test_tcp[local->127.0.0.3:{port}]"
+    SCHEMA.validate(str(junit))  # what a strict consumer reads is still a valid file
     (case,) = [c for c in ET.parse(junit).getroot().iter("testcase") if c.get("name") == test_id]
     return result, test_id, case
 
@@ -75,6 +79,7 @@ def test_a_crash_in_a_stage_leaves_the_failure_and_its_outcome(
     failure = case.find("failure")
     assert failure is not None
     assert failure.get("message", "").startswith("refused: connection refused by 127.0.0.3:")
+    assert failure.get("type") == "refused"
     body = failure.text or ""
     assert "  outcome: refused — connection refused by 127.0.0.3:" in body
     assert line in body.splitlines()

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import xml.etree.ElementTree as ET
+
 from ..checks import DnsCheck
 from ..evaluate import CheckResult, crash_reason
 from ..outcome import Outcome
@@ -93,4 +95,30 @@ def read(user_properties: object) -> dict[str, str]:
                 name, value = pair
                 if isinstance(name, str) and name.startswith(PREFIX):
                     found[name[len(PREFIX) :]] = str(value)
+    return found
+
+
+def suite_property_name(name: str, testcase: str) -> str:
+    """`conntriage.outcome[inventory.yml::test_tcp[...]]`: property `name` of the
+    testcase `testcase` ("classname::name"), written on the JUnit suite."""
+    return f"{name}[{testcase}]"
+
+
+def junit_properties(root: ET.Element) -> dict[str, dict[str, str]]:
+    """Each testcase's conntriage properties in a JUnit file, by "classname::name",
+    prefix stripped, whether the run wrote them on the suite or in the testcases."""
+    found: dict[str, dict[str, str]] = {}
+    for suite in root.iter("testsuite"):
+        for prop in suite.findall("properties/property"):
+            name = prop.get("name", "")
+            key, bracket, testcase = name.partition("[")
+            if key.startswith(PREFIX) and bracket and testcase.endswith("]"):
+                found.setdefault(testcase[:-1], {})[key[len(PREFIX) :]] = prop.get("value", "")
+        for case in suite.iter("testcase"):
+            classname, case_name = case.get("classname", ""), case.get("name", "")
+            testcase = f"{classname}::{case_name}" if classname else case_name
+            for prop in case.findall("properties/property"):
+                name = prop.get("name", "")
+                if name.startswith(PREFIX):
+                    found.setdefault(testcase, {})[name[len(PREFIX) :]] = prop.get("value", "")
     return found
