@@ -66,7 +66,7 @@ def test_testinfra_runner_wraps_every_command_in_timeout() -> None:
     result = TestinfraRunner(host, timeout=7.2).run("ss -ltn | grep %s", ":80 ")
     assert result == RunResult(0, "out", "")
     ((command, args),) = host.calls
-    assert command == "timeout %s sh -c %s"
+    assert command == "timeout -- %s sh -c %s"
     assert args == ("8", "ss -ltn | grep ':80 '")
 
 

@@ -18,7 +18,10 @@ from .runner import whole_seconds
 from .unit import BATCH_NAME
 
 # $1 marker, $2 seconds per collector, $3 "1" to use sudo -n for root-only collectors,
-# $4 the systemd unit ("" for none).
+# $4 the systemd unit ("" for none). No value can become an option: every command that
+# takes operands gets `--` before them, and the unit (the one value from the inventory,
+# which systemd allows to begin with '-': "-.mount") goes after `--` to systemctl and
+# inside `--unit=` to journalctl.
 SCRIPT = r"""
 M=$1 T=$2 WANT_SUDO=$3 UNIT=$4
 PATH="$PATH:/usr/local/sbin:/usr/sbin:/sbin:/usr/local/bin:/usr/bin:/bin"
@@ -29,11 +32,11 @@ UID_NOW=$(id -u 2>/dev/null)
 SUDO=no
 if [ "$UID_NOW" = 0 ]; then SUDO=root
 elif [ "$WANT_SUDO" = 1 ]; then
-  if command -v sudo >/dev/null 2>&1; then SUDO=yes; else SUDO=missing; fi
+  if command -v -- sudo >/dev/null 2>&1; then SUDO=yes; else SUDO=missing; fi
 fi
 printf '%s info uid %s\n%s info sudo %s\n' "$M" "$UID_NOW" "$M" "$SUDO"
 TMP=$(mktemp -d 2>/dev/null) || TMP=
-trap 'if [ -n "$TMP" ]; then rm -rf "$TMP"; fi' EXIT
+trap 'if [ -n "$TMP" ]; then rm -rf -- "$TMP"; fi' EXIT
 trap 'exit 124' TERM INT HUP
 
 # collect NAME root|- COMMAND [ARG...]
@@ -41,19 +44,19 @@ collect() {
   name=$1 need=$2
   shift 2
   printf '%s begin %s\n' "$M" "$name"
-  if ! command -v "$1" >/dev/null 2>&1; then
+  if ! command -v -- "$1" >/dev/null 2>&1; then
     printf '\n%s stderr %s\n%s: not installed\n' "$M" "$name" "$1"
     printf '\n%s end %s 127\n' "$M" "$name"
     return 127
   fi
-  if [ "$need" = root ] && [ "$SUDO" = yes ]; then set -- sudo -n "$@"; fi
+  if [ "$need" = root ] && [ "$SUDO" = yes ]; then set -- sudo -n -- "$@"; fi
   if [ -n "$TMP" ]; then
-    timeout "$T" "$@" 2>"$TMP/err" </dev/null
+    timeout -- "$T" "$@" 2>"$TMP/err" </dev/null
     rc=$?
     printf '\n%s stderr %s\n' "$M" "$name"
-    cat "$TMP/err"
+    cat -- "$TMP/err"
   else
-    timeout "$T" "$@" 2>/dev/null </dev/null
+    timeout -- "$T" "$@" 2>/dev/null </dev/null
     rc=$?
     printf '\n%s stderr %s\n(not captured: no temporary directory)\n' "$M" "$name"
   fi
@@ -62,15 +65,15 @@ collect() {
 }
 
 if ! collect listeners root ss -Hltnp; then
-  if command -v ss >/dev/null 2>&1; then
+  if command -v -- ss >/dev/null 2>&1; then
     collect listeners-plain - ss -ltn
   else
-    collect proc-net-tcp - cat /proc/net/tcp /proc/net/tcp6
+    collect proc-net-tcp - cat -- /proc/net/tcp /proc/net/tcp6
   fi
 fi
-collect netstat - cat /proc/net/netstat
-collect somaxconn - cat /proc/sys/net/core/somaxconn
-collect uptime - cat /proc/uptime
+collect netstat - cat -- /proc/net/netstat
+collect somaxconn - cat -- /proc/sys/net/core/somaxconn
+collect uptime - cat -- /proc/uptime
 collect clock - date +%s
 if [ -d /run/systemd/system ]; then INIT=systemd; else INIT=other; fi
 printf '%s info init %s\n' "$M" "$INIT"
@@ -80,7 +83,7 @@ if [ "$INIT" = systemd ] && [ -n "$UNIT" ]; then
     -- "$UNIT"
   collect journal root journalctl "--unit=$UNIT" -n 20 --no-pager -o short-iso
 fi
-collect processes - ps -eo pid,etimes,args
+collect processes - ps -ww -eo pid,etimes,args
 if ! collect addresses - ip -o addr show; then collect addresses-plain - hostname -I; fi
 collect iptables root iptables-save
 collect iptables-legacy root iptables-legacy-save

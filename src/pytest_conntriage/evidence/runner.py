@@ -117,7 +117,7 @@ class TestinfraRunner:
         bound = whole_seconds(self.timeout)
         # The command is expanded here and handed to a fresh `sh -c` as one quoted arg:
         # `timeout` must wrap all of it, compound commands included.
-        full = ("timeout %s sh -c %s", str(bound), render(command, args))
+        full = ("timeout -- %s sh -c %s", str(bound), render(command, args))
         box: list[RunResult] = []
 
         def call() -> None:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import itertools
+import re
 from collections.abc import Iterable
 
 from .model import ProcessAge, UnitState
@@ -48,7 +49,8 @@ def parse_journal(text: str, limit: int = 20) -> tuple[str, ...]:
 
 
 def parse_ps(text: str) -> dict[int, ProcessAge]:
-    """`ps -eo pid,etimes,args` by pid; the header and unreadable lines are skipped."""
+    """`ps -ww -eo pid,etimes,args` by pid (-ww: command lines are never cut to the
+    COLUMNS of the environment); the header and unreadable lines are skipped."""
     table: dict[int, ProcessAge] = {}
     for line in text.splitlines():
         words = line.split(None, 2)
@@ -64,23 +66,54 @@ def ages_of(table: dict[int, ProcessAge], pids: Iterable[int]) -> tuple[ProcessA
 
 
 def processes_of(table: dict[int, ProcessAge], unit: str) -> tuple[ProcessAge, ...]:
-    """Without systemd, the processes that are the unit: those whose command names it.
+    """Without systemd, the processes that are the unit: those whose command name is it.
 
-    A word of the command matches when it is the unit's name, as a path's last part
-    and with any extension or trailing colon dropped: unit `nginx` matches `nginx:
-    master process /usr/sbin/nginx`, unit `listener` matches `python3 /srv/listener.py`.
+    Only the command name is compared, exactly (with a file extension allowed): unit
+    `nginx` matches `nginx: master process /usr/sbin/nginx`, unit `listener` matches
+    `python3 /srv/listener.py`. Never any other word of the command line: a unit named
+    `-p` must not match a `pytest -p no:cacheprovider` that happens to run there.
     """
     wanted = unit.removesuffix(".service")
     found = []
     for process in table.values():
         if BATCH_NAME in process.command:
             continue  # the evidence batch itself, which carries the unit as an argument
-        for word in process.command.split():
-            base = word.rstrip(":").rsplit("/", 1)[-1]
-            if base == wanted or base.split(".", 1)[0] == wanted:
-                found.append(process)
-                break
+        name = command_name(process.command)
+        if name and (name == wanted or name.split(".", 1)[0] == wanted):
+            found.append(process)
     return tuple(found)
+
+
+# Programs that are named by what they run: `python3 /srv/listener.py` is "listener".
+_INTERPRETER = re.compile(r"(python|perl|ruby|node|php|java|bash|sh|dash|ash)[0-9.]*")
+# Their options that take the next word as a value, not as the script.
+_OPTION_WITH_VALUE = frozenset({"-W", "-X", "-I", "-e", "-r", "-cp", "-classpath"})
+
+
+def command_name(command: str) -> str:
+    """A process's command name, from its `ps args` line: its program's file name
+    (`/usr/sbin/nginx` → nginx, `nginx: master process` → nginx, a login shell's `-bash`
+    → bash), or for an interpreter the script or module it runs (`python3
+    /srv/listener.py` → listener.py, `python3 -m app.main` → app.main). "" for none."""
+    words = command.split()
+    if not words:
+        return ""
+    program = words[0].rstrip(":").rsplit("/", 1)[-1].lstrip("-")
+    if not _INTERPRETER.fullmatch(program):
+        return program
+    rest = iter(words[1:])
+    for word in rest:
+        if word in ("-m", "-jar"):
+            return next(rest, "").rsplit("/", 1)[-1]
+        if word == "-c":  # code on the command line: no script to name it by
+            return program
+        if word == "--":
+            return next(rest, "").rsplit("/", 1)[-1]
+        if word in _OPTION_WITH_VALUE:
+            next(rest, None)
+        elif not word.startswith("-"):
+            return word.rsplit("/", 1)[-1]
+    return program
 
 
 def parse_ip_addr(text: str) -> tuple[str, ...]:

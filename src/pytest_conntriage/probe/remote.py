@@ -21,6 +21,8 @@ from .result import Attempt
 TRANSPORT_SLACK_S = 10.0
 
 # Prints "open MS" or "errno CODE MS" or "timeout MS"; argv: address port timeout.
+# `python3 -c SCRIPT ARGS` and `bash -c SCRIPT ARGS` end option parsing at SCRIPT: an
+# address beginning with '-' arrives as sys.argv[1] (or $0), never as an option.
 _PYTHON_PROBE = """\
 import socket, sys, time
 address, port, timeout = sys.argv[1], int(sys.argv[2]), float(sys.argv[3])
@@ -71,8 +73,8 @@ def _connect_blocking(
 ) -> Attempt:
     bound = str(math.ceil(timeout) + 2)  # coreutils timeout: whole seconds are safest
     command = (
-        "if command -v python3 >/dev/null 2>&1; then timeout %s python3 -c %s %s %s %s;"
-        " else timeout %s bash -c %s %s %s; fi"
+        "if command -v -- python3 >/dev/null 2>&1; then timeout -- %s python3 -c %s %s %s %s;"
+        " else timeout -- %s bash -c %s %s %s; fi"
     )
     args: tuple[str, ...] = (bound, _PYTHON_PROBE, address, str(port), f"{timeout:g}")
     args += (f"{timeout:g}", _BASH_PROBE, address, str(port))
