@@ -14,11 +14,18 @@ from dataclasses import replace
 from .evidence import ClientEvidence, HostEvidence, Packet, RunResult, TestinfraRunner
 from .evidence.client import gather_client
 from .evidence.host import read_batch, run_batch
+from .evidence.path import PathTrace
 from .hosts import HostPool, HostUnavailable
 from .probe.engine import Engine
+from .probe.trace import trace_path
 
 # Seconds for one host's whole batch, transport included.
 EVIDENCE_TIMEOUT_S = 10.0
+# The path trace (docs/evidence.md): SYNs with TTL 1 to TRACE_MAX_HOPS, all at once, each
+# waited for TRACE_HOP_TIMEOUT_S; at most TRACES_PER_RUN traces per run (per process).
+TRACE_MAX_HOPS = 16
+TRACE_HOP_TIMEOUT_S = 1.0
+TRACES_PER_RUN = 8
 
 
 class EvidenceCollector:
@@ -28,6 +35,7 @@ class EvidenceCollector:
         self.engine = engine
         self.hosts = hosts
         self.timeout = timeout
+        self.traces_left = TRACES_PER_RUN  # touched only on the engine's loop: no lock
 
     async def host(self, alias: str, unit: str | None, packet: Packet) -> HostEvidence:
         """The target host's evidence read for `packet` (port, client and target address)."""
@@ -44,6 +52,21 @@ class EvidenceCollector:
         return await self.engine.once(
             ("client-route", address), lambda: asyncio.to_thread(gather_client, address)
         )
+
+    async def trace(self, address: str, port: int) -> PathTrace:
+        """Where on the way to `address`:`port` the SYN dies (once per address and port,
+        at most TRACES_PER_RUN per run; past that, a trace that says why it was not run)."""
+
+        async def run() -> PathTrace:
+            if self.traces_left <= 0:
+                why = f"the run's limit of {TRACES_PER_RUN} path traces is reached"
+                return PathTrace(address, port, unavailable=why)
+            self.traces_left -= 1
+            return await trace_path(
+                address, port, TRACE_MAX_HOPS, TRACE_HOP_TIMEOUT_S, self.engine.bounded
+            )
+
+        return await self.engine.once(("path-trace", address, port), run)
 
     def _batch(self, alias: str, unit: str | None) -> RunResult:
         try:

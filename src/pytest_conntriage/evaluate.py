@@ -15,6 +15,7 @@ from . import hostcheck
 from .checks import Check, CheckKind, DnsCheck, HostCheck, Lookup, Resolutions, TcpCheck
 from .collect import EvidenceCollector
 from .evidence import ClientEvidence, Packet
+from .evidence.path import worth_tracing
 from .hosts import HostPool, HostUnavailable
 from .inventory.model import LOCAL_VANTAGE, DnsMatch, Policy, Resolver
 from .outcome import Outcome
@@ -30,6 +31,7 @@ from .triage import Finding, diagnose
 from .triage import evidence as evidence_rules
 from .triage.evidence import Target
 from .triage.model import Diagnosis, Facts
+from .triage.path import path_findings
 
 
 @dataclass(frozen=True, slots=True)
@@ -233,6 +235,13 @@ class Evaluator:
         if not address or final.outcome.is_dns or final.outcome is Outcome.PROBE_ERROR:
             return (), ()
         client = await self.collector.client(address) if check.vantage == LOCAL_VANTAGE else None
+        trace = None
+        icmp_from = final.icmp.sender if final.icmp else None
+        route = client.route if client is not None else None
+        if check.vantage == LOCAL_VANTAGE and worth_tracing(
+            final.outcome, address, icmp_from, route
+        ):
+            trace = await self.collector.trace(address, check.port)
         host = None
         if check.host is not None:
             # The target sees the client by the source address this machine's route
@@ -249,8 +258,15 @@ class Evaluator:
             check.name,
             check.expected,
         )
-        found = evidence_rules.findings(final.outcome, target, host, client)
-        return found, evidence_rules.unavailable_lines(check.host, host, client)
+        # The trace locates; what the host itself shows has the last word on a cause.
+        found = (
+            *path_findings(final.outcome, trace),
+            *evidence_rules.findings(final.outcome, target, host, client),
+        )
+        gaps = evidence_rules.unavailable_lines(check.host, host, client)
+        if trace is not None and trace.unavailable is not None:
+            gaps += (f"client: path trace: {trace.unavailable}",)
+        return found, gaps
 
     async def _dns_attempt(self, check: DnsCheck) -> Attempt:
         attempt = await self._resolve_once(check.name, check.resolver, check.policy.timeout)

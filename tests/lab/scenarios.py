@@ -236,8 +236,8 @@ class Scenario:
     kernel: str | None = None
     probe: tuple[str, int] = (SERVER_IP, PORT)
     pending: str | None = None  # why it cannot be judged yet (it runs as a strict xfail)
-    # Text the plugin's terminal output must contain, without and with host access (a
-    # firewall rule's path, the hop where a SYN dies): what a person reads, not only
+    # Text the plugin's terminal output must contain, always and also with host access
+    # (the hop where a SYN dies, a firewall rule's path): what a person reads, not only
     # the JUnit properties.
     says: tuple[str, ...] = ()
     host_says: tuple[str, ...] = ()
@@ -293,6 +293,10 @@ UP = Listen()  # the service itself, healthy, on its published address
 REFUSED = ("service-down", "wrong-port-or-interface")  # client-side ranking of refused
 TIMEOUT = ("host-firewall", "network-acl")  # client-side ranking of timeout (either first)
 ZONE_DNS = Dns(DNS_IP, ((NAME, SERVER_IP),))
+# The path trace of a SYN dropped by the router's FORWARD or the server's INPUT.
+TRACED_SILENT_AFTER_ROUTER = (
+    f"path trace: the SYN passes hop 1 ({ROUTER_CLIENT_IP}) and gets no answer after it"
+)
 
 
 def _firewall(role: str, target: str, stem: str, *rule: str) -> Iptables:
@@ -352,6 +356,8 @@ _TABLE: tuple[Scenario, ...] = (
         inventory(service()),
         (fails(TCP, "timeout", *TIMEOUT, host="host-firewall"),),
         kernel="timeout",
+        # The trace cannot tell this from router-drop: the router answers, nothing after.
+        says=(TRACED_SILENT_AFTER_ROUTER,),
     ),
     Scenario(
         "iptables-reject-reset",
@@ -454,6 +460,7 @@ _TABLE: tuple[Scenario, ...] = (
         inventory(service()),
         (fails(TCP, "timeout", "network-acl", "host-firewall", host="network-acl"),),
         kernel="timeout",
+        says=(TRACED_SILENT_AFTER_ROUTER,),
     ),
     Scenario(
         "router-reject-admin",
@@ -466,6 +473,10 @@ _TABLE: tuple[Scenario, ...] = (
         note="connect() gives EHOSTUNREACH; the error queue (IP_RECVERR) has ICMP 3/13 "
         "from the router, which names the ACL",
         kernel=f"EHOSTUNREACH icmp 3/13 from {ROUTER_CLIENT_IP}",
+        says=(
+            f"path trace: the SYN passes hop 1 ({ROUTER_CLIENT_IP}) and hop 1 rejects it on "
+            "the way on (ICMP admin-prohibited to the SYN with TTL 2)",
+        ),
     ),
     Scenario(
         "dns-nxdomain",
@@ -818,7 +829,7 @@ def judge(
     rows = _judge_cases(scenario, run, host_access)
     missing = [
         f"the output does not say {text!r}"
-        for text in (scenario.host_says if host_access else scenario.says)
+        for text in (*scenario.says, *(scenario.host_says if host_access else ()))
         if text not in run.stdout
     ]
     if missing and rows:

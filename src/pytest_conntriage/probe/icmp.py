@@ -53,6 +53,27 @@ def enable(sock: socket.socket) -> None:
 
 def read(sock: socket.socket) -> IcmpError | None:
     """The queued ICMP error of a failed connect, if the kernel kept one."""
+    queued = read_queued(sock)
+    return read_unreachable(*queued) if queued is not None else None
+
+
+def read_unreachable(version: int, icmp_type: int, code: int, sender: str) -> IcmpError | None:
+    """The destination-unreachable this ICMP message is, or None for any other type."""
+    if version == 4 and icmp_type == 3:
+        name = _V4_ADMIN_CODES.get(code) or _V4_NAMES.get(code, f"unreachable-{code}")
+    elif version == 6 and icmp_type == 1:
+        name = _V6_NAMES.get(code, f"unreachable-{code}")
+    else:
+        return None
+    return IcmpError(name, sender, icmp_type, code)
+
+
+def read_queued(sock: socket.socket) -> tuple[int, int, int, str] | None:
+    """Any ICMP message queued on `sock`'s error queue: (4 or 6, type, code, sender).
+
+    Destination-unreachable and time-exceeded alike (the path trace needs both); None
+    when nothing is queued, or what is queued did not come from ICMP.
+    """
     try:
         _, ancillary, _, _ = sock.recvmsg(1, 512, socket.MSG_ERRQUEUE)
     except (OSError, AttributeError):  # nothing queued; or no MSG_ERRQUEUE off Linux
@@ -66,13 +87,10 @@ def read(sock: socket.socket) -> IcmpError | None:
         if len(data) < _EXTENDED_ERR.size:
             continue
         _, origin, icmp_type, code, _, _, _ = _EXTENDED_ERR.unpack_from(data)
-        if origin == _ORIGIN_ICMP and icmp_type == 3:
-            name = _V4_ADMIN_CODES.get(code) or _V4_NAMES.get(code, f"unreachable-{code}")
-        elif origin == _ORIGIN_ICMP6 and icmp_type == 1:
-            name = _V6_NAMES.get(code, f"unreachable-{code}")
-        else:
+        if origin not in (_ORIGIN_ICMP, _ORIGIN_ICMP6):
             continue
-        return IcmpError(name, _sender(data[_EXTENDED_ERR.size :]), icmp_type, code)
+        version = 4 if origin == _ORIGIN_ICMP else 6
+        return version, icmp_type, code, _sender(data[_EXTENDED_ERR.size :])
     return None
 
 

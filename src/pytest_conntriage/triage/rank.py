@@ -35,13 +35,15 @@ class Finding:
     """
 
     cause: str  # a cause id; a finding about a cause the entry lacks is ignored
-    score: int  # 100 confirms, 0 rules out, anything between re-weighs
+    # 100 confirms, 0 rules out, anything between re-weighs; None adds the line and
+    # leaves the score as it was (a fact that locates the fault without weighing it).
+    score: int | None
     # The line shown under the cause: a plain str is printed verbatim (host output and
     # inventory values are data); only a Template is filled with the failure's values.
     evidence: EvidenceLine
 
     def __post_init__(self) -> None:
-        if not 0 <= self.score <= CONFIRMED:
+        if self.score is not None and not 0 <= self.score <= CONFIRMED:
             raise ValueError(f"finding score {self.score} for {self.cause} is not within 0-100")
 
 
@@ -67,8 +69,9 @@ def adjust(scores: Sequence[Score], findings: Iterable[Finding]) -> tuple[Score,
     for finding in findings:
         current = by_id.get(finding.cause)
         if current is not None:
+            score = current.score if finding.score is None else finding.score
             by_id[finding.cause] = Score(
-                finding.cause, finding.score, (*current.evidence, finding.evidence)
+                finding.cause, score, (*current.evidence, finding.evidence)
             )
     return tuple(by_id[s.cause] for s in scores)
 
