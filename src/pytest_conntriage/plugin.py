@@ -463,8 +463,8 @@ class ConntriageRun:
             self.summary.add(report.nodeid, props)
         # A failure of the check itself (not of a test's own assert after it passed).
         failure_type = props.get("outcome") if isinstance(report.longrepr, TriageRepr) else None
-        pairs = [(n, str(v)) for n, v in report.user_properties if str(n).startswith(PREFIX)]
         try:
+            pairs = [(f"{PREFIX}{name}", value) for name, value in props.items()]
             junit.write(self.config, self.junit_properties, report, pairs, failure_type)
         except Exception as exc:  # pytest's own testcase and <failure> stand as written
             self.junit_error = crash_reason("JUnit properties", exc)
