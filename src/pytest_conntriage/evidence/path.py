@@ -17,6 +17,7 @@ import ipaddress
 from dataclasses import dataclass
 from enum import Enum
 
+from ..checks import host_port
 from ..outcome import Outcome
 from .model import Route, RouteKind
 
@@ -119,7 +120,8 @@ class PathTrace:
             hop = self.end_hop
             assert hop is not None
             return (
-                f"a SYN traced to {self.target}:{self.port} now reaches it at hop {hop.ttl} "
+                f"a SYN traced to {host_port(self.target, self.port)} now reaches it at hop "
+                f"{hop.ttl} "
                 f"and is {'accepted' if hop.detail == 'open' else hop.detail or 'answered'}: "
                 "the path works at the moment"
             )
