@@ -56,7 +56,29 @@ def test_concurrency_is_bounded() -> None:
     assert peak == 3
 
 
-def test_a_key_runs_once(engine: Engine) -> None:
+def test_a_key_asked_for_while_it_runs_runs_once(engine: Engine) -> None:
+    calls = 0
+    release = threading.Event()
+
+    async def work() -> int:
+        nonlocal calls
+        calls += 1
+        # Held until both asks are in: the second one finds it running, whatever the
+        # machine's load (no reliance on the first still being busy by chance).
+        await asyncio.to_thread(release.wait)
+        return calls
+
+    first = engine.submit("same", work)
+    try:
+        second = engine.submit("same", work)
+    finally:
+        release.set()
+    assert first is second  # one running probe, one future
+    assert first.result() == 1
+    assert calls == 1
+
+
+def test_a_key_asked_for_after_it_finished_runs_once(engine: Engine) -> None:
     calls = 0
 
     async def work() -> int:
@@ -65,9 +87,9 @@ def test_a_key_runs_once(engine: Engine) -> None:
         return calls
 
     first = engine.submit("same", work)
-    second = engine.submit("same", work)
-    assert first is second
     assert first.result() == 1
+    second = engine.submit("same", work)  # finished: its kept result, not a new run
+    assert second.result() == 1
     assert calls == 1
 
 
