@@ -6,9 +6,18 @@ from collections.abc import Iterator
 
 import pytest
 
+from pytest_conntriage import children
 from pytest_conntriage.demo.dnsserver import Behaviour, LoopbackDnsServer
 
 pytest_plugins = ["pytester"]
+
+
+@pytest.fixture(autouse=True)
+def _children_may_start() -> Iterator[None]:
+    """An in-process pytester run ends by stopping every command of "the run", and then
+    refuses new ones: this process's next test is a new run."""
+    yield
+    children.reset()
 
 
 @pytest.fixture(scope="session")

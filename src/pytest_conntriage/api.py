@@ -2,8 +2,11 @@
 
 from __future__ import annotations
 
+import concurrent.futures
 import sys
+import time
 from collections.abc import Callable, Sequence
+from typing import TypeVar
 
 import pytest
 from _pytest.outcomes import Failed  # pytest.fail.Exception, importable for typing
@@ -16,6 +19,7 @@ from .probe.retry import MAX_BACKOFF_S
 from .report.text import failure_message, failure_text
 
 RESULT_KEY = pytest.StashKey[CheckResult]()
+T = TypeVar("T")
 
 # Slack on top of a check's own budget before waiting for it counts as an engine fault:
 # a probe queued behind thousands of others may legitimately wait for a free slot.
@@ -53,9 +57,10 @@ class Conntriage:
     def verify(self, check: Check) -> CheckResult:
         """Wait for `check`'s result; fail the test with the triage if it failed."""
         idle = check.idle if isinstance(check, TcpCheck) else 0.0
-        result = self._evaluator.submit(check, urgent=True).result(
-            timeout=_budget(check.policy, idle)
-        )
+        # Evidence (the host's batch, a remote vantage's round trips) has its own bound.
+        evidence = (check.policy.retries + 2) * self._evaluator.hosts.timeout
+        future = self._evaluator.submit(check, urgent=True)
+        result = _wait(future, _budget(check.policy, idle) + evidence)
         item = self._current_item()
         if item is not None:
             item.stash[RESULT_KEY] = result
@@ -126,6 +131,23 @@ def _caller() -> Location:
     """The test line that asked for an ad-hoc check, for the failure's location."""
     frame = sys._getframe(2)  # 0: here, 1: the fixture's method, 2: the test
     return Location(frame.f_code.co_filename, frame.f_lineno, 1)
+
+
+# Seconds between looks at a future the main thread waits for. A Ctrl-C the kernel hands
+# to another thread only reaches Python's handler when the main thread wakes: a wait
+# without a timeout could hold it up for as long as the check takes.
+WAKE_S = 0.1
+
+
+def _wait(future: concurrent.futures.Future[T], budget: float) -> T:
+    """`future.result(timeout=budget)`, woken every WAKE_S so a signal is seen at once."""
+    ends = time.monotonic() + budget
+    while True:
+        try:
+            return future.result(timeout=min(WAKE_S, max(0.0, ends - time.monotonic())))
+        except concurrent.futures.TimeoutError:
+            if time.monotonic() >= ends:
+                raise
 
 
 def _budget(policy: Policy, idle: float = 0.0) -> float:

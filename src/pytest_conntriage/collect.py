@@ -8,19 +8,18 @@ evidence marked unavailable, never as an error.
 
 from __future__ import annotations
 
-import asyncio
 from dataclasses import replace
 
+from .children import in_thread
 from .evidence import ClientEvidence, HostEvidence, Packet, RunResult, TestinfraRunner
 from .evidence.client import gather_client
 from .evidence.host import read_batch, run_batch
 from .evidence.path import PathTrace
+from .evidence.runner import first_line
 from .hosts import HostPool, HostUnavailable
 from .probe.engine import Engine
 from .probe.trace import trace_path
 
-# Seconds for one host's whole batch, transport included.
-EVIDENCE_TIMEOUT_S = 10.0
 # The path trace (docs/evidence.md): SYNs with TTL 1 to TRACE_MAX_HOPS, all at once, each
 # waited for TRACE_HOP_TIMEOUT_S; at most TRACES_PER_RUN traces per run (per process).
 TRACE_MAX_HOPS = 16
@@ -31,16 +30,18 @@ TRACES_PER_RUN = 8
 class EvidenceCollector:
     """Gathers and caches evidence for the run's failed checks."""
 
-    def __init__(self, engine: Engine, hosts: HostPool, timeout: float = EVIDENCE_TIMEOUT_S):
+    def __init__(self, engine: Engine, hosts: HostPool, timeout: float | None = None):
         self.engine = engine
         self.hosts = hosts
-        self.timeout = timeout
+        # One host's whole batch, connect and auth included: the inventory's
+        # defaults.evidence_timeout, which the host pool bounds its hosts by.
+        self.timeout = hosts.timeout if timeout is None else timeout
         self.traces_left = TRACES_PER_RUN  # touched only on the engine's loop: no lock
 
     async def host(self, alias: str, unit: str | None, packet: Packet) -> HostEvidence:
         """The target host's evidence read for `packet` (port, client and target address)."""
         result = await self.engine.once(
-            ("host-batch", alias, unit), lambda: asyncio.to_thread(self._batch, alias, unit)
+            ("host-batch", alias, unit), lambda: in_thread(self._batch, alias, unit)
         )
         evidence = read_batch(result, packet, unit)
         # Transport errors can quote the host spec: no password may reach a report.
@@ -50,7 +51,7 @@ class EvidenceCollector:
     async def client(self, address: str) -> ClientEvidence:
         """How this machine's routing table treats `address` (once per address)."""
         return await self.engine.once(
-            ("client-route", address), lambda: asyncio.to_thread(gather_client, address)
+            ("client-route", address), lambda: in_thread(gather_client, address)
         )
 
     async def trace(self, address: str, port: int) -> PathTrace:
@@ -72,6 +73,6 @@ class EvidenceCollector:
         try:
             shell = self.hosts.shell(alias)
         except HostUnavailable as exc:  # a host spec testinfra cannot even open (masked)
-            return RunResult(255, "", str(exc))
+            return RunResult(255, "", first_line(str(exc)) or "cannot open the host")
         runner = TestinfraRunner(shell, self.timeout)
         return run_batch(runner, unit, self.hosts.sudo(alias), self.timeout)

@@ -328,7 +328,14 @@ class Evaluator:
         except HostUnavailable as exc:  # its message is already masked
             return Attempt(Outcome.PROBE_ERROR, 0.0, address, check.port, None, str(exc))
         attempt = await self.engine.bounded(
-            connect_from(shell, check.vantage, address, check.port, check.policy.timeout)
+            connect_from(
+                shell,
+                check.vantage,
+                address,
+                check.port,
+                check.policy.timeout,
+                self.hosts.timeout,
+            )
         )
         return replace(attempt, detail=self.hosts.redact(attempt.detail))
 

@@ -9,7 +9,8 @@ from collections.abc import Mapping
 from typing import Any
 
 from .inventory import hostspec
-from .inventory.model import Host
+from .inventory.model import DEFAULT_EVIDENCE_TIMEOUT_S, Host
+from .transport import bound
 
 
 class HostUnavailable(Exception):
@@ -17,9 +18,13 @@ class HostUnavailable(Exception):
 
 
 class HostPool:
-    """Lazily opened testinfra hosts by inventory alias."""
+    """Lazily opened testinfra hosts by inventory alias, each bounded by `timeout`
+    seconds per command, connect and auth included (see .transport)."""
 
-    def __init__(self, hosts: Mapping[str, Host]) -> None:
+    def __init__(
+        self, hosts: Mapping[str, Host], timeout: float = DEFAULT_EVIDENCE_TIMEOUT_S
+    ) -> None:
+        self.timeout = timeout
         self._hosts = dict(hosts)
         self._open: dict[str, Any] = {}
         self._lock = threading.Lock()
@@ -61,7 +66,7 @@ class HostPool:
         import testinfra  # here, not at import: collection must not pay for it
 
         try:
-            return testinfra.get_host(self._hosts[alias].connection)
+            return bound(testinfra.get_host(self._hosts[alias].connection), self.timeout)
         except Exception as exc:  # any backend's failure, reported masked
             said = self.redact(f"{type(exc).__name__}: {exc}")
         # Raised outside the handler: no chained traceback through testinfra's frames.

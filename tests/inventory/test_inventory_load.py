@@ -258,8 +258,16 @@ def test_no_defaults_means_the_documented_ones(tmp_path: Path) -> None:
     inventory = load(tmp_path, "version: 1\nservices:\n  s:\n    address: ::1\n    ports: [1]\n")
     assert inventory.defaults.policy == Policy(timeout=2.0, retries=0, wait=0.0)
     assert inventory.defaults.vantages == ("local",)
+    assert inventory.defaults.evidence_timeout == 10.0
     assert inventory.services[0].dns.resolvers == ()
     assert inventory.hosts == {}
+
+
+def test_the_evidence_timeout_is_a_default(tmp_path: Path) -> None:
+    text = "version: 1\ndefaults:\n  evidence_timeout: 2500ms\n"
+    assert load(tmp_path, text).defaults.evidence_timeout == 2.5
+    with pytest.raises(InventoryError, match=r"inv.yml:3:21: .*evidence_timeout"):
+        load(tmp_path, "version: 1\ndefaults:\n  evidence_timeout: 0s\n")
 
 
 def test_anchors_and_merge_keys(tmp_path: Path) -> None:

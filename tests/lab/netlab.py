@@ -488,8 +488,9 @@ class Lab:
         self.wait_for(process, None, f"udp {address}:{port}", timeout=5)
         return process
 
-    def sshd(self, role: str, address: str, port: int = 22) -> Ssh:
-        """A real sshd (key-only) and a client ssh_config; see NETWORK-SAFETY.md."""
+    def sshd(self, role: str, address: str, port: int = 22, extra: Sequence[str] = ()) -> Ssh:
+        """A real sshd (key-only) and a client ssh_config; see NETWORK-SAFETY.md.
+        `extra`: more sshd_config lines (`ForceCommand sleep 600`: a session that hangs)."""
         d = self.tmp / "ssh"
         d.mkdir(mode=0o700, exist_ok=True)
         host_key, client_key = d / "host_ed25519", d / "client_ed25519"
@@ -515,6 +516,7 @@ class Lab:
                     # Our files are in a tmp dir whose parents it would otherwise judge.
                     "StrictModes no",
                     "LogLevel VERBOSE",
+                    *extra,
                     "",
                 ]
             )

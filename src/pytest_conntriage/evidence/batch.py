@@ -35,6 +35,7 @@ elif [ "$WANT_SUDO" = 1 ]; then
   if command -v -- sudo >/dev/null 2>&1; then SUDO=yes; else SUDO=missing; fi
 fi
 printf '%s info uid %s\n%s info sudo %s\n' "$M" "$UID_NOW" "$M" "$SUDO"
+printf '%s info bound %s\n' "$M" "$T"
 TMP=$(mktemp -d 2>/dev/null) || TMP=
 trap 'if [ -n "$TMP" ]; then rm -rf -- "$TMP"; fi' EXIT
 trap 'exit 124' TERM INT HUP

@@ -7,7 +7,7 @@ from dataclasses import replace
 
 from .model import ClientEvidence, RouteKind
 from .route import matching_route, parse_route_get
-from .runner import TIMED_OUT, LocalRunner, Runner
+from .runner import TIMED_OUT, LocalRunner, Runner, first_line
 
 _REFUSING = (RouteKind.UNREACHABLE, RouteKind.BLACKHOLE, RouteKind.PROHIBIT, RouteKind.NO_ROUTE)
 
@@ -28,7 +28,7 @@ def gather_client(
     if got.rc == 127:
         return ClientEvidence(address, None, (("route", "ip (iproute2) is not installed"),))
     if got.rc == TIMED_OUT:
-        return ClientEvidence(address, None, (("route", got.stderr.strip() or "timed out"),))
+        return ClientEvidence(address, None, (("route", first_line(got.stderr) or "timed out"),))
     route = parse_route_get(address, got.rc, got.stdout, got.stderr)
     gaps: tuple[tuple[str, str], ...] = ()
     if route.kind in _REFUSING:

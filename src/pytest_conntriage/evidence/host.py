@@ -23,7 +23,7 @@ from .model import (
     ProcessAge,
     UnitState,
 )
-from .runner import Runner, RunResult
+from .runner import NOT_RUN, TIMED_OUT, Runner, RunResult, first_line
 from .unit import (
     ages_of,
     parse_ip_addr,
@@ -35,6 +35,9 @@ from .unit import (
 )
 
 _N = TypeVar("_N", int, float)
+
+_NOT_REACHED = "not reached: the batch ended early"
+_CUT_OFF = "cut off: the batch ended while it ran"
 
 # Each collector gets this share of the batch's time: a hung one leaves room for the rest.
 COLLECTOR_SHARE = 0.25
@@ -77,23 +80,35 @@ def run_batch(runner: Runner, unit: str | None, sudo: bool, timeout: float) -> R
 
 
 def read_batch(result: RunResult, packet: Packet, unit: str | None = None) -> HostEvidence:
-    """A batch's result read for one packet; a run that did not finish says why (the
-    runner's own words: ssh's error, "timed out after Ns") under ("batch", ...)."""
+    """A batch's result read for one packet. A run that did not finish says why under
+    ("batch", ...), in the transport's own words: ssh's first stderr line, "timed out
+    after 10 s", "sudo: a password is required"; every collector it cut off or never
+    reached is named with that reason too."""
     evidence = parse_batch(result.stdout, packet, unit)
     problem = _transport_problem(result, evidence)
     if problem is None:
         return evidence
-    others = tuple(gap for gap in evidence.unavailable if gap[0] != "batch")
-    return replace(evidence, unavailable=(("batch", problem), *others))
+    gaps = [("batch", problem)]
+    for what, why in evidence.unavailable:
+        if what == "batch":
+            continue
+        if why in (_NOT_REACHED, _CUT_OFF):
+            why = f"{why} ({problem})"
+        gaps.append((what, why))
+    return replace(evidence, unavailable=tuple(gaps))
 
 
 def _transport_problem(result: RunResult, evidence: HostEvidence) -> str | None:
-    """Why the batch did not finish, in the runner's words; None when it did (then its
-    exit status alone is no gap)."""
+    """Why the batch did not finish, in one line of the runner's words; None when it did
+    (then its exit status alone is no gap)."""
     if evidence.why_unavailable("batch") is None:
         return None
-    said = _first_line(result.stderr) or _first_line(result.stdout) or "no output"
-    return f"the batch did not finish (exit {result.rc}): {said}"
+    said = first_line(result.stderr) or first_line(result.stdout)
+    if not said:
+        return f"no output (exit {result.rc})"
+    if result.rc in (0, TIMED_OUT, NOT_RUN) or said.startswith("timed out"):
+        return said
+    return f"{said} (exit {result.rc})"
 
 
 def parse_batch(output: str, packet: Packet, unit: str | None = None) -> HostEvidence:
@@ -101,7 +116,7 @@ def parse_batch(output: str, packet: Packet, unit: str | None = None) -> HostEvi
     holds, and names every missing piece in `unavailable`."""
     taken = split(output)
     if not taken.found:
-        return HostEvidence(unavailable=(("batch", "no batch output: it did not run"),))
+        return HostEvidence(unavailable=(("batch", "no batch output: it did not run"),), ran=False)
     reader = _Reader(taken)
     if not taken.complete:
         reader.gap("batch", "the output ends early: some collectors did not run")
@@ -163,14 +178,14 @@ class _Reader:
 
     def why(self, name: str, section: Section | None) -> str:
         if section is None:
-            return "not reached: the batch ended early" if not self.taken.complete else "not run"
-        line = _first_line(section.stderr)
+            return _NOT_REACHED if not self.taken.complete else "not run"
+        line = first_line(section.stderr)
         if section.rc is None:
-            return "cut off: the batch ended while it ran"
+            return _CUT_OFF
         if section.rc == 127:
             return line or "not installed"
         if section.rc in (124, 137):
-            return "timed out"
+            return f"timed out after {self.taken.value('bound') or '?'} s"
         lowered = section.stderr.lower()
         if "sudo:" in lowered:
             return f"needs root, and sudo -n could not run it: {line}"
@@ -218,7 +233,7 @@ class _Reader:
             return None
         value = parse(section.stdout)
         if value is None:
-            self.gap(name, f"unreadable output: {_first_line(section.stdout)!r}")
+            self.gap(name, f"unreadable output: {first_line(section.stdout)!r}")
         return value
 
     def unit(
@@ -236,7 +251,7 @@ class _Reader:
         journal: tuple[str, ...] = ()
         if journal_section is not None:
             if "insufficient permissions" in journal_section.stderr.lower():
-                self.gap("journal", f"needs root: {_first_line(journal_section.stderr)}")
+                self.gap("journal", f"needs root: {first_line(journal_section.stderr)}")
             journal = parse_journal(journal_section.stdout)
         return state, journal
 
@@ -246,7 +261,7 @@ class _Reader:
             return {}
         table = parse_ps(section.stdout)
         if not table:
-            self.gap("process ages", f"unreadable ps output: {_first_line(section.stdout)!r}")
+            self.gap("process ages", f"unreadable ps output: {first_line(section.stdout)!r}")
         return table
 
     def addresses(self) -> tuple[str, ...]:
@@ -334,7 +349,7 @@ class _Reader:
         found: list[FrontendStatus] = []
         ufw = self.ok("ufw", "ufw")
         if ufw is not None:
-            status = _first_line(ufw.stdout).removeprefix("Status:").strip() or "unknown"
+            status = first_line(ufw.stdout).removeprefix("Status:").strip() or "unknown"
             found.append(FrontendStatus("ufw", status, ufw.stdout.strip()))
         firewalld = self.taken.section("firewalld")
         # firewall-cmd --state says "not running" with exit 252: that is an answer.
@@ -343,7 +358,3 @@ class _Reader:
         else:
             self.gap("firewalld", self.why("firewalld", firewalld))
         return tuple(found)
-
-
-def _first_line(text: str) -> str:
-    return next((line.strip() for line in text.splitlines() if line.strip()), "")

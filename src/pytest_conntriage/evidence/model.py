@@ -258,6 +258,8 @@ class HostEvidence:
     A piece that could not be gathered is absent (None or empty) and named in
     `unavailable` as (what, why): "not installed", "needs root: ...", "timed out after
     5 s", "unreadable output: ...". Absent without an entry there means "looked, none".
+    When the batch never ran at all (`ran` False: ssh refused, the host hung), only
+    ("batch", why) is listed, and every piece is unavailable for that reason.
     """
 
     listeners: tuple[Listener, ...] = ()
@@ -278,14 +280,19 @@ class HostEvidence:
     mixed_backends: bool = False  # iptables-legacy rules beside nftables ones: both apply
     frontends: tuple[FrontendStatus, ...] = ()
     unavailable: tuple[tuple[str, str], ...] = ()
+    ran: bool = True  # False: no output of the batch came back, so nothing was seen
 
     def listeners_on(self, port: int) -> tuple[Listener, ...]:
         """The listening sockets bound to `port`, whatever their address."""
         return tuple(listener for listener in self.listeners if listener.port == port)
 
     def why_unavailable(self, what: str) -> str | None:
-        """Why `what` could not be gathered, or None when it was."""
-        return next((why for name, why in self.unavailable if name == what), None)
+        """Why `what` could not be gathered, or None when it was. When the batch never
+        ran, every piece is unavailable, with the batch's reason."""
+        found = next((why for name, why in self.unavailable if name == what), None)
+        if found is None and not self.ran:
+            return next((why for name, why in self.unavailable if name == "batch"), "not run")
+        return found
 
 
 @dataclass(frozen=True)

@@ -7,26 +7,29 @@ Values that come from an inventory travel only as args, never inside `command`.
 
 from __future__ import annotations
 
-import contextlib
 import math
-import os
 import shlex
-import signal
-import subprocess
 import threading
 from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Protocol
 
+from .. import children
+from ..children import NOT_RUN, TIMED_OUT
 from ..shell import Host
 from ..shell import run as spawn_safely
+from ..transport import deadline
 
-# Seconds on top of a command's own bound for the transport (ssh connect, auth, ...)
-# before a remote run is given up on locally.
-TRANSPORT_SLACK_S = 10.0
-# Exit codes the runners use for their own failures, like coreutils' timeout and ssh.
-TIMED_OUT = 124
-NOT_RUN = 255
+# Share of a remote run's bound its command gets on the host (coreutils' timeout): the
+# rest is for connect and auth, so a slow command still returns what it wrote.
+REMOTE_SHARE = 0.75
+# Seconds past the bound before a backend the plugin cannot bound itself (winrm, salt,
+# ansible) is given up on; its thread is a daemon and is left behind.
+GRACE_S = 2.0
+# A transport's reason is one line; a longer one is cut here.
+REASON_CHARS = 300
+
+__all__ = ["NOT_RUN", "TIMED_OUT", "LocalRunner", "RunResult", "Runner", "TestinfraRunner"]
 
 
 @dataclass(frozen=True)
@@ -58,8 +61,8 @@ def whole_seconds(timeout: float) -> int:
 
 class LocalRunner:
     """Runs commands on this machine with `sh -c`, or inside a network namespace
-    (`ip netns exec NS`, for the lab). Bounded by `timeout`: past it the whole process
-    group is killed and the result is rc 124, stderr "timed out after Ns"."""
+    (`ip netns exec NS`, for the lab). Bounded by `timeout`: past it the whole session
+    is killed (see ..children) and the result is rc 124, stderr "timed out after N s"."""
 
     def __init__(self, timeout: float, netns: str | None = None) -> None:
         self.timeout = timeout
@@ -69,42 +72,22 @@ class LocalRunner:
         argv = ["sh", "-c", render(command, args)]
         if self.netns is not None:
             argv = ["ip", "netns", "exec", self.netns, *argv]
-        try:
-            # A session of its own, so a timeout can kill the shell's children too: they
-            # hold the pipes open, and waiting for them would defeat the bound.
-            popen = subprocess.Popen(
-                argv,
-                stdin=subprocess.DEVNULL,
-                stdout=subprocess.PIPE,
-                stderr=subprocess.PIPE,
-                start_new_session=True,
-                # A snapshot: pytest rewrites os.environ between test phases, and a child
-                # reading the live one mid-change fails with EFAULT (see ..shell).
-                env=dict(os.environ),
-            )
-        except OSError as exc:
-            return RunResult(127, "", f"cannot run {argv[0]}: {exc}")
-        try:
-            out, err = popen.communicate(timeout=self.timeout)
-        except subprocess.TimeoutExpired:
-            _kill_session(popen.pid)
-            try:
-                out, err = popen.communicate(timeout=2.0)
-            except subprocess.TimeoutExpired as exc:  # something escaped and holds a pipe
-                popen.kill()
-                out, err = _bytes(exc.stdout), _bytes(exc.stderr)
-            said = f"timed out after {self.timeout:g}s"
-            partial = _text(err).strip()
-            return RunResult(TIMED_OUT, _text(out), f"{said}\n{partial}" if partial else said)
-        return RunResult(popen.returncode, _text(out), _text(err))
+        done = children.run(argv, self.timeout)
+        out, err = _text(done.stdout), _text(done.stderr).strip()
+        if done.timed_out:
+            said = f"timed out after {self.timeout:g} s"
+            return RunResult(TIMED_OUT, out, f"{said}\n{err}" if err else said)
+        return RunResult(done.rc, out, _text(done.stderr))
 
 
 class TestinfraRunner:
     """Adapts a testinfra Host (ssh, paramiko, local, docker, ...) to `Runner`.
 
-    Every command runs under the host's `timeout N` (coreutils), so a hung command ends
-    there; a hung transport is given up on here after N + TRANSPORT_SLACK_S seconds (rc
-    124). Any exception the host raises becomes rc 255 with its text: never raises.
+    `timeout` bounds each run whole: connect, auth and the command. The command runs
+    under the host's `timeout N` (coreutils, N = 3/4 of it) so a hung one ends there
+    and what it wrote comes back; a host bounded by ..transport.bound is killed
+    locally at `timeout`; any other backend is given up on GRACE_S later. Any
+    exception the host raises becomes rc 255 with its one-line reason: never raises.
     """
 
     __test__ = False  # not a pytest test class, despite the name
@@ -114,59 +97,60 @@ class TestinfraRunner:
         self.timeout = timeout
 
     def run(self, command: str, *args: str) -> RunResult:
-        bound = whole_seconds(self.timeout)
+        remote = whole_seconds(self.timeout * REMOTE_SHARE)
         # The command is expanded here and handed to a fresh `sh -c` as one quoted arg:
         # `timeout` must wrap all of it, compound commands included.
-        full = ("timeout -- %s sh -c %s", str(bound), render(command, args))
+        full = ("timeout -- %s sh -c %s", str(remote), render(command, args))
         box: list[RunResult] = []
 
         def call() -> None:
-            box.append(self._call(*full))
+            with deadline(self.timeout):
+                box.append(self._call(*full))
 
         worker = threading.Thread(target=call, name="conntriage-evidence", daemon=True)
         worker.start()
-        worker.join(bound + TRANSPORT_SLACK_S)
+        worker.join(self.timeout + GRACE_S)
         if not box:
-            # The thread is left behind: a blocked ssh read cannot be interrupted.
-            waited = bound + TRANSPORT_SLACK_S
-            return RunResult(TIMED_OUT, "", f"timed out after {waited:g}s (no answer from host)")
+            # The thread is left behind: a blocked read in a backend we cannot bound.
+            return RunResult(TIMED_OUT, "", f"timed out after {self.timeout:g} s")
         return box[0]
 
     def _call(self, command: str, *args: str) -> RunResult:
         try:
             done = spawn_safely(self.host, command, *args)
             return RunResult(int(done.rc), str(done.stdout), str(done.stderr))
+        except TimeoutError as exc:  # paramiko's connect or our channel deadline
+            return RunResult(TIMED_OUT, "", reason(exc))
         except Exception as exc:  # transport, auth, decoding: all reported, none raised
-            return RunResult(NOT_RUN, "", f"{type(exc).__name__}: {exc}")
+            return RunResult(NOT_RUN, "", reason(exc))
 
 
-def _kill_session(sid: int) -> None:
-    """SIGKILL every process of the session `sid` started. Its process group is not
-    enough: coreutils' timeout moves itself and its command into a group of their own."""
-    with contextlib.suppress(ProcessLookupError, PermissionError):
-        os.killpg(sid, signal.SIGKILL)
-    try:
-        entries = os.listdir("/proc")
-    except OSError:
-        return
-    for entry in entries:
-        if not entry.isdigit():
-            continue
-        try:
-            with open(f"/proc/{entry}/stat", "rb") as stat:
-                fields = stat.read().rsplit(b")", 1)[1].split()
-        except (OSError, IndexError):
-            continue
-        # After the command name: state, ppid, pgrp, session.
-        if len(fields) > 3 and fields[3] == str(sid).encode():
-            with contextlib.suppress(ProcessLookupError, PermissionError):
-                os.kill(int(entry), signal.SIGKILL)
+def reason(exc: BaseException) -> str:
+    """A transport failure in one line, in the transport's own words.
+
+    testinfra's ssh backend raises RuntimeError(CommandResult) when ssh exits 255: its
+    repr quotes the whole command (the batch script, kilobytes); ssh's own first stderr
+    line ("ssh: connect to host ... port 22: Connection timed out") is the reason.
+    """
+    result = exc.args[0] if len(exc.args) == 1 else None
+    stderr = getattr(result, "stderr", None) if result is not None else None
+    if isinstance(stderr, str) and hasattr(result, "rc"):
+        said = first_line(stderr) or first_line(str(getattr(result, "stdout", "") or ""))
+        return _cut(said or f"exit {result.rc} without a message")  # type: ignore[union-attr]
+    text = first_line(str(exc))
+    name = type(exc).__name__
+    if isinstance(exc, TimeoutError) and text.startswith("timed out after"):
+        return _cut(text)
+    return _cut(f"{name}: {text}" if text else name)
 
 
-def _bytes(data: bytes | str | None) -> bytes:
-    if isinstance(data, str):
-        return data.encode()
-    return data or b""
+def first_line(text: str) -> str:
+    """The first line of `text` that is not blank, stripped."""
+    return next((line.strip() for line in text.splitlines() if line.strip()), "")
+
+
+def _cut(text: str) -> str:
+    return text if len(text) <= REASON_CHARS else text[: REASON_CHARS - 1] + "…"
 
 
 def _text(data: bytes | None) -> str:

@@ -73,6 +73,7 @@ class DefaultsSpec:
     wait: Setting[float] | None = None
     resolvers: Setting[tuple[Resolver, ...]] | None = None
     vantages: Setting[tuple[Ref, ...]] | None = None
+    evidence_timeout: Setting[float] | None = None
 
 
 @dataclass(frozen=True)
@@ -166,6 +167,7 @@ class _Builder:
             wait=setting("wait", self.duration),
             resolvers=setting("resolvers", self.resolvers),
             vantages=setting("from", self.refs),
+            evidence_timeout=setting("evidence_timeout", self.duration),
         )
 
     def host(self, alias: str, raw: dict[str, Any]) -> Host:

@@ -127,6 +127,9 @@ def _resolved(spec: DefaultsSpec) -> Defaults:
         ),
         resolvers=base.resolvers if spec.resolvers is None else spec.resolvers.value,
         vantages=base.vantages if spec.vantages is None else _names(spec.vantages.value),
+        evidence_timeout=(
+            base.evidence_timeout if spec.evidence_timeout is None else spec.evidence_timeout.value
+        ),
     )
 
 

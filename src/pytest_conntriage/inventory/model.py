@@ -118,6 +118,11 @@ class ClosedRule:
     tags: tuple[str, ...] = ()
 
 
+# Seconds one evidence host may take for a whole batch (or a remote vantage's probe
+# round trip): connect, auth and the commands. Past it everything still running is killed.
+DEFAULT_EVIDENCE_TIMEOUT_S = 10.0
+
+
 @dataclass(frozen=True)
 class Defaults:
     """What services and closed rules use unless they say otherwise."""
@@ -125,6 +130,7 @@ class Defaults:
     policy: Policy = field(default_factory=Policy)
     resolvers: tuple[Resolver, ...] = ()
     vantages: tuple[str, ...] = (LOCAL_VANTAGE,)
+    evidence_timeout: float = DEFAULT_EVIDENCE_TIMEOUT_S
 
 
 @dataclass(frozen=True)

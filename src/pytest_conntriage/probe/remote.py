@@ -12,13 +12,14 @@ import asyncio
 import errno
 import math
 
+from ..children import in_thread
+from ..evidence.runner import GRACE_S, reason
+from ..inventory.model import DEFAULT_EVIDENCE_TIMEOUT_S
 from ..outcome import Outcome, classify_errno
 from ..shell import CommandResult, Host
 from ..shell import run as spawn_safely
+from ..transport import deadline
 from .result import Attempt
-
-# Seconds on top of the probe's own timeout for the round trip to the vantage host.
-TRANSPORT_SLACK_S = 10.0
 
 # Prints "open MS" or "errno CODE MS" or "timeout MS"; argv: address port timeout.
 # `python3 -c SCRIPT ARGS` and `bash -c SCRIPT ARGS` end option parsing at SCRIPT: an
@@ -55,23 +56,37 @@ _BASH_ERRORS = (
 
 
 async def connect_from(
-    shell: Host, vantage: str, address: str, port: int, timeout: float
+    shell: Host,
+    vantage: str,
+    address: str,
+    port: int,
+    timeout: float,
+    transport: float = DEFAULT_EVIDENCE_TIMEOUT_S,
 ) -> Attempt:
-    """One TCP connect from the vantage host `shell` reaches; never raises."""
+    """One TCP connect from the vantage host `shell` reaches; never raises.
+
+    `transport` is the evidence timeout, the bound for reaching the vantage (connect,
+    auth): the round trip is killed after it plus the probe's own bound.
+    """
+    limit = transport + _remote_bound(timeout)
     try:
         return await asyncio.wait_for(
-            asyncio.to_thread(_connect_blocking, shell, vantage, address, port, timeout),
-            timeout + TRANSPORT_SLACK_S,
+            in_thread(_connect_blocking, shell, vantage, address, port, timeout, limit),
+            limit + GRACE_S,
         )
     except (asyncio.TimeoutError, TimeoutError):
-        detail = f"no word from vantage {vantage} within {timeout + TRANSPORT_SLACK_S:g} s"
+        detail = f"no word from vantage {vantage} within {limit:g} s"
         return Attempt(Outcome.PROBE_ERROR, 0.0, address, port, None, detail)
 
 
+def _remote_bound(timeout: float) -> int:
+    return math.ceil(timeout) + 2  # coreutils timeout: whole seconds are safest
+
+
 def _connect_blocking(
-    shell: Host, vantage: str, address: str, port: int, timeout: float
+    shell: Host, vantage: str, address: str, port: int, timeout: float, limit: float
 ) -> Attempt:
-    bound = str(math.ceil(timeout) + 2)  # coreutils timeout: whole seconds are safest
+    bound = str(_remote_bound(timeout))
     command = (
         "if command -v -- python3 >/dev/null 2>&1; then timeout -- %s python3 -c %s %s %s %s;"
         " else timeout -- %s bash -c %s %s %s; fi"
@@ -79,9 +94,10 @@ def _connect_blocking(
     args: tuple[str, ...] = (bound, _PYTHON_PROBE, address, str(port), f"{timeout:g}")
     args += (f"{timeout:g}", _BASH_PROBE, address, str(port))
     try:
-        result = spawn_safely(shell, command, *args)
+        with deadline(limit):
+            result = spawn_safely(shell, command, *args)
     except Exception as exc:  # any transport failure (ssh refused, auth, ...) is reported
-        detail = f"vantage {vantage} could not run the probe: {type(exc).__name__}: {exc}"
+        detail = f"vantage {vantage} could not run the probe: {reason(exc)}"
         return Attempt(Outcome.PROBE_ERROR, 0.0, address, port, None, detail)
     return classify(result, vantage, address, port, timeout)
 
