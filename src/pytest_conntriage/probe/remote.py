@@ -84,8 +84,14 @@ def _remote_bound(timeout: float) -> int:
 
 
 def _connect_blocking(
-    shell: Host, vantage: str, address: str, port: int, timeout: float, limit: float
+    shell: Host,
+    vantage: str,
+    address: str,
+    port: int,
+    timeout: float,
+    limit: float = DEFAULT_EVIDENCE_TIMEOUT_S,
 ) -> Attempt:
+    """The remote probe, run on this thread; a bounded host kills it after `limit`."""
     bound = str(_remote_bound(timeout))
     command = (
         "if command -v -- python3 >/dev/null 2>&1; then timeout -- %s python3 -c %s %s %s %s;"
