@@ -156,7 +156,7 @@ CASES = {
     ),
     "retries-not-an-integer": bad(
         SERVICE + "    retries: 1.5\n",
-        "inv.yml:6:14: services.api.retries: expected a number of retries (0 or more),"
+        "inv.yml:6:14: services.api.retries: expected a number of retries (0-100),"
         " got the number 1.5",
     ),
     # missing and unsupported

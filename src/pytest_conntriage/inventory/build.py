@@ -3,14 +3,21 @@
 from __future__ import annotations
 
 import difflib
+import warnings
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any, Generic, TypeVar
 
 from . import hostspec
-from .addresses import address_problem, canonical_ip, parse_resolver
-from .durations import parse_duration
-from .errors import Problems
+from .addresses import (
+    address_problem,
+    canonical_ip,
+    destination_problem,
+    ip_problem,
+    parse_resolver,
+)
+from .durations import MAX_SECONDS, parse_duration
+from .errors import InventoryWarning, Problems, printable
 from .model import DnsMatch, Host, Location, Policy, Resolver
 from .yaml_marks import DocPath, Document, place
 
@@ -172,6 +179,7 @@ class _Builder:
 
     def host(self, alias: str, raw: dict[str, Any]) -> Host:
         path: DocPath = ("hosts", alias)
+        self.printable_name(path, "host alias", alias)
         if alias == "local":
             self.fail(
                 path,
@@ -202,8 +210,25 @@ class _Builder:
 
     def service(self, name: str, raw: dict[str, Any]) -> ServiceSpec:
         path: DocPath = ("services", name)
+        self.printable_name(path, "service name", name)
         dns: dict[str, Any] = raw.get("dns") or {}
         listen = raw.get("listen")
+        if "host" not in raw:
+            # Both are checked on the service's host; without one nothing checks them. A
+            # warning, not an error: one inventory may serve environments where no host
+            # is reachable, and a unit still names the service in the printed fixes.
+            for key in ("unit", "listen"):
+                if key in raw:
+                    where = self.doc.key_location((*path, key))
+                    warnings.warn(
+                        InventoryWarning(
+                            printable(
+                                f"{where}: {place((*path, key))}: not checked, because this"
+                                " service has no 'host:' (evidence is gathered on the host)"
+                            )
+                        ),
+                        stacklevel=1,
+                    )
         return ServiceSpec(
             name=name,
             location=self.doc.key_location(path),
@@ -216,7 +241,7 @@ class _Builder:
             vantages=self.refs((*path, "from"), raw["from"]) if "from" in raw else None,
             host=self.ref((*path, "host"), raw["host"]) if "host" in raw else None,
             unit=raw.get("unit"),
-            listen=None if listen is None else self.ip((*path, "listen"), listen),
+            listen=None if listen is None else self.listen((*path, "listen"), listen),
             expect=tuple(
                 self.ip((*path, "dns", "expect", i), ip)
                 for i, ip in enumerate(dns.get("expect", []))
@@ -228,7 +253,7 @@ class _Builder:
             ),
             match=DnsMatch(dns.get("match", DnsMatch.EXACT.value)),
             tags=self.tags((*path, "tags"), raw.get("tags", [])),
-            idle=self.duration((*path, "idle"), raw["idle"]) if "idle" in raw else 0.0,
+            idle=self.idle((*path, "idle"), raw["idle"]) if "idle" in raw else 0.0,
         )
 
     def closed(self, index: int, raw: dict[str, Any]) -> ClosedSpec:
@@ -255,11 +280,29 @@ class _Builder:
         )
 
     def duration(self, path: DocPath, value: float | str) -> float:
+        """Seconds, within the cap for this key (durations.MAX_SECONDS)."""
         try:
-            return parse_duration(value)
+            return parse_duration(value, MAX_SECONDS[str(path[-1])])
         except ValueError as exc:
             self.fail(path, str(exc))
             return 0.0
+
+    def idle(self, path: DocPath, value: float | str) -> float:
+        seconds = self.duration(path, value)
+        if not seconds.is_integer():
+            self.fail(path, f"'{value}': idle counts whole seconds (e.g. 30s, 2m)")
+        return seconds
+
+    def printable_name(self, path: DocPath, what: str, name: str) -> None:
+        # The schema rejects control characters; this catches the rest a terminal or a
+        # test id would not show as written (line separators, bidi overrides, U+200B).
+        if not name.isprintable():
+            self.fail(
+                path,
+                f"the {what} '{name}' contains a character that is not printable; names"
+                " appear in test ids and reports, so write them in printable text",
+                at_key=True,
+            )
 
     def address(self, path: DocPath, text: str) -> str:
         problem = address_problem(text)
@@ -270,8 +313,16 @@ class _Builder:
     def ip(self, path: DocPath, text: str) -> str:
         canonical = canonical_ip(text)
         if canonical is None:
-            self.fail(path, f"'{text}' is not an IP address")
+            self.fail(path, ip_problem(text))
             return text
+        return canonical
+
+    def listen(self, path: DocPath, text: str) -> str:
+        """A bind address: the unspecified one (all addresses) is fine, multicast is not."""
+        canonical = self.ip(path, text)
+        problem = destination_problem(canonical) if canonical_ip(text) else None
+        if problem and "unspecified" not in problem:
+            self.fail(path, problem)
         return canonical
 
     def resolvers(self, path: DocPath, texts: list[str]) -> tuple[Resolver, ...]:

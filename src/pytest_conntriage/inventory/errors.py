@@ -17,8 +17,9 @@ class InventoryError(Exception):
 
     def __init__(self, path: str, message: str, location: Location | None = None) -> None:
         self.path = path
-        # One line, always: a value quoted in the message may contain a newline.
-        self.message = message.replace("\r", "\\r").replace("\n", "\\n")
+        # One line, always, and nothing a terminal would act on: a value quoted in the
+        # message may hold a newline or an escape sequence (a service name "\x1b]0;…").
+        self.message = _shortened(printable(message))
         self.location = location
         # The constructor's own arguments, so that the error survives pickling (xdist).
         super().__init__(path, message, location)
@@ -37,7 +38,46 @@ class InventoryError(Exception):
 
     def __str__(self) -> str:
         where = str(self.location) if self.location else self.path
-        return f"{where}: {self.message}"
+        return f"{printable(where)}: {self.message}"
+
+
+class InventoryWarning(UserWarning):
+    """Something in an inventory that is probably a mistake but may be meant (pytest shows
+    it in the warnings summary; `-W error::...InventoryWarning` makes it an error)."""
+
+
+# A message quotes values as written; a megabyte-long one is shown by its two ends.
+_LONGEST = 1000
+
+
+def _shortened(message: str) -> str:
+    if len(message) <= _LONGEST:
+        return message
+    cut = len(message) - _LONGEST
+    return f"{message[:700]}…({cut:,} characters)…{message[-300:]}"
+
+
+_ESCAPES = {"\n": "\\n", "\r": "\\r", "\t": "\\t"}
+
+
+def printable(text: str) -> str:
+    """`text` with every character that is not printable written as an escape (\\n, \\x1b).
+
+    Spaces stay; so does any printable letter of any script.
+    """
+    if text.isprintable():
+        return text
+    return "".join(
+        char if char.isprintable() or char == " " else _ESCAPES.get(char) or _escape(char)
+        for char in text
+    )
+
+
+def _escape(char: str) -> str:
+    code = ord(char)
+    if code < 0x100:
+        return f"\\x{code:02x}"
+    return f"\\u{code:04x}" if code < 0x10000 else f"\\U{code:08x}"
 
 
 class Problems:

@@ -43,7 +43,14 @@ def load_inventories(
 
 def load_file(path: str, environ: Mapping[str, str], validated: Collection[str] = ()) -> FileSpec:
     """One inventory file, validated but not merged: its references are not checked yet."""
-    document = load_document(_read(path), path, lambda text: _interpolate(text, environ))
+    return load_text(_read(path), path, environ, validated)
+
+
+def load_text(
+    text: str, path: str, environ: Mapping[str, str], validated: Collection[str] = ()
+) -> FileSpec:
+    """As load_file, for the text of the file at `path` (already read)."""
+    document = load_document(text, path, lambda value: _interpolate(value, environ))
     if document.data is None:
         raise InventoryError(path, "the file is empty; an inventory starts with 'version: 1'")
     digest = _digest(document.data)

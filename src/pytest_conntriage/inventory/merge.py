@@ -7,6 +7,7 @@ from collections.abc import Iterable, Sequence
 from dataclasses import fields, replace
 from typing import Any
 
+from .addresses import canonical_ip
 from .build import ClosedSpec, DefaultsSpec, FileSpec, Ref, ServiceSpec, Setting
 from .errors import InventoryError, Problems
 from .model import (
@@ -51,7 +52,7 @@ def merge(files: Sequence[FileSpec]) -> Inventory:
             problems.add(_undefined(ref, vantage, sorted(hosts)))
     problems.raise_first()
     base = _resolved(defaults)
-    return Inventory(
+    inventory = Inventory(
         sources=tuple(f.path for f in files),
         defaults=base,
         hosts=hosts,
@@ -59,6 +60,51 @@ def merge(files: Sequence[FileSpec]) -> Inventory:
         closed=tuple(_closed(spec, base) for spec in closed),
         digests=tuple(f.digest for f in files),
     )
+    for problem in _open_and_closed(inventory):
+        problems.add(problem)
+    problems.raise_first()
+    return inventory
+
+
+def _open_and_closed(inventory: Inventory) -> Iterable[InventoryError]:
+    """A port that a service says must be reachable and a closed rule says must not be.
+
+    Only from a vantage both name: reachable from `local` and closed from a host inside
+    the network is a segmentation rule, not a contradiction.
+    """
+    if not inventory.closed:
+        return
+    reachable: dict[tuple[str, int, str], tuple[Service, int]] = {}
+    for service in inventory.services:
+        address = _same_address(service.address)
+        for index, port in enumerate(service.ports):
+            for vantage in service.vantages:
+                reachable.setdefault((address, port, vantage), (service, index))
+    for rule in inventory.closed:
+        address = _same_address(rule.address)
+        for port in rule.ports:
+            found = next(
+                (reachable[k] for v in rule.vantages if (k := (address, port, v)) in reachable),
+                None,
+            )
+            if found is not None:
+                service, index = found
+                where = (
+                    service.port_locations[index]
+                    if index < len(service.port_locations)
+                    else service.location
+                )
+                yield InventoryError.at(
+                    rule.location,
+                    f"{rule.address}:{port} must be closed here, but services.{service.name}"
+                    f" at {where} says it must be reachable, from the same vantage point",
+                )
+                break
+
+
+def _same_address(address: str) -> str:
+    """One spelling per address: canonical IP literals, DNS names in lower case."""
+    return canonical_ip(address) or address.lower().removesuffix(".")
 
 
 def _defaults(specs: Sequence[DefaultsSpec], problems: Problems) -> DefaultsSpec:

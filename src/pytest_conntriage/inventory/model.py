@@ -96,13 +96,21 @@ class Service:
     port_locations: tuple[Location, ...] = ()
     # Seconds to keep a connection idle before checking it still carries data; 0 = off.
     idle: float = 0.0
+    # port → where it was written, built on first use: planning asks once per port, and
+    # a scan per call made a list of 65,535 ports take a minute.
+    _located: dict[int, Location] | None = field(
+        default=None, init=False, repr=False, compare=False
+    )
 
     def port_location(self, port: int) -> Location:
         """Where `port` was written in the inventory (the service's line if it was not)."""
-        for number, where in zip(self.ports, self.port_locations, strict=False):
-            if number == port:
-                return where
-        return self.location
+        located = self._located
+        if located is None:
+            located = {}
+            for number, where in zip(self.ports, self.port_locations, strict=False):
+                located.setdefault(number, where)
+            object.__setattr__(self, "_located", located)
+        return located.get(port, self.location)
 
 
 @dataclass(frozen=True)

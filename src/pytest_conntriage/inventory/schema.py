@@ -9,12 +9,12 @@ import re
 from pathlib import Path
 from typing import Any, cast
 
-from jsonschema import Draft202012Validator, ValidationError
+from jsonschema import Draft202012Validator, ValidationError, validators
 
 from . import hostspec
-from .durations import DURATION_PATTERN
+from .durations import DURATION_PATTERN, show_seconds
 from .errors import InventoryError
-from .yaml_marks import Data, DocPath, Document, place
+from .yaml_marks import Data, DocPath, Document, place, yaml11_number_hint
 
 SCHEMA_PATH = Path(__file__).with_name("schema.json")
 
@@ -35,9 +35,78 @@ def inventory_schema() -> dict[str, Any]:
     return schema
 
 
+def _unique_items(validator: Any, unique: bool, instance: Any, schema: dict[str, Any]) -> Any:
+    """uniqueItems in time linear in the list's length.
+
+    jsonschema compares every pair when a list does not sort (a string among numbers):
+    65,535 ports with one string in them took minutes. Equality is JSON Schema's:
+    1 and 1.0 are the same, true and 1 are not.
+    """
+    if unique and isinstance(instance, list):
+        seen: set[object] = set()
+        for item in instance:
+            key = _unique_key(item)
+            if key in seen:
+                yield ValidationError(f"{item!r} is listed twice")
+                return
+            seen.add(key)
+
+
+def _unique_key(item: Any) -> object:
+    if isinstance(item, bool) or item is None:
+        return ("literal", item)
+    if isinstance(item, (int, float)):
+        return ("number", item)
+    if isinstance(item, str):
+        return ("string", item)
+    return ("json", json.dumps(item, sort_keys=True, default=str))
+
+
+_InventoryValidator = validators.extend(  # type: ignore[no-untyped-call]  # untyped stubs
+    Draft202012Validator, {"uniqueItems": _unique_items}
+)
+
+
 @functools.cache
 def _validator() -> Draft202012Validator:
-    return Draft202012Validator(inventory_schema())
+    validator: Draft202012Validator = _InventoryValidator(_inlined(inventory_schema()))
+    return validator
+
+
+# Where an inlined definition came from (its $anchor, or its name under $defs).
+_ANCHOR = "x-conntriage-anchor"
+
+
+def _inlined(schema: dict[str, Any]) -> dict[str, Any]:
+    """The schema with every `$ref` replaced by a copy of what it names.
+
+    The same validation, about twice as fast: jsonschema resolves a `$ref` each time it
+    meets one, once per port of a 65,535-port list. The schema has no recursion, so the
+    copy is finite; each copy keeps where it came from for the messages (`_anchor`).
+    """
+    defs: dict[str, Any] = schema["$defs"]
+
+    def inline(node: Any) -> Any:
+        if isinstance(node, list):
+            return [inline(item) for item in node]
+        if not isinstance(node, dict):
+            return node
+        ref = node.get("$ref", "")
+        if not ref.startswith("#/$defs/"):
+            return {key: inline(value) for key, value in node.items() if key != "$defs"}
+        name = ref.removeprefix("#/$defs/")
+        target: dict[str, Any] = inline(defs[name])
+        copy = {key: value for key, value in target.items() if key != "$anchor"}
+        copy[_ANCHOR] = target.get("$anchor") or target.get(_ANCHOR) or name
+        copy.update((key, inline(value)) for key, value in node.items() if key != "$ref")
+        return copy
+
+    inlined: dict[str, Any] = inline(schema)
+    return inlined
+
+
+def _anchor(schema: dict[str, Any]) -> str:
+    return str(schema.get("$anchor") or schema.get(_ANCHOR) or "")
 
 
 def validate(document: Document) -> None:
@@ -75,6 +144,9 @@ class _Translated:
             return 2, self._missing(error)
         if keyword == "uniqueItems":
             return 1, self._repeated(value)
+        if _anchor(schema) == "name":  # propertyNames: the key itself is wrong
+            location = self.document.key_location((*self.path, str(value)))
+            return 0, InventoryError.at(location, _name_message(self.path, str(value)))
         return 1, self.document.error(self.path, _message(keyword, schema, value, error))
 
     def _unknown_key(self, schema: dict[str, Any], value: dict[str, Data]) -> InventoryError:
@@ -86,7 +158,7 @@ class _Translated:
         )
         inside = f" in {place(self.path)}" if self.path else ""
         close = difflib.get_close_matches(unknown, known, n=1)
-        elsewhere = _ELSEWHERE.get((schema.get("$anchor", ""), unknown))
+        elsewhere = _ELSEWHERE.get((_anchor(schema), unknown))
         if close:
             hint = f" (did you mean '{close[0]}'?)"
         elif elsewhere:
@@ -108,19 +180,20 @@ class _Translated:
         return self.document.error(self.path, f"missing required key '{key}'", at_key=True)
 
     def _repeated(self, items: list[Data]) -> InventoryError:
+        seen: set[object] = set()
         for index, item in enumerate(items):
-            if any(_same(item, earlier) for earlier in items[:index]):
+            key = _unique_key(item)
+            if key in seen:
                 return self.document.error((*self.path, index), f"{_show(item)} is listed twice")
+            seen.add(key)
         return self.document.error(self.path, "an entry is listed twice")
 
 
 def _message(keyword: str, schema: dict[str, Any], value: Data, error: ValidationError) -> str:
-    anchor = schema.get("$anchor", "")
+    anchor = _anchor(schema)
     title = schema.get("title", "another value")
     if keyword == "type":
-        scalar = isinstance(value, (str, int, float)) and not isinstance(value, bool)
-        hint = f" (write [{value}])" if scalar and "array" in schema.get("type", ()) else ""
-        return f"expected {title}, got {_describe(value)}{hint}"
+        return f"expected {title}, got {_describe(value)}{_type_hint(schema, value)}"
     if anchor in ("duration", "timeout") and isinstance(value, str):
         if value.startswith("-"):
             return f"'{value}' is negative; a duration is 0 or more"
@@ -129,8 +202,15 @@ def _message(keyword: str, schema: dict[str, Any], value: Data, error: Validatio
         return f"'{value}' is not a duration (use e.g. 500ms, 2s, 1m; a bare number is seconds)"
     if keyword in ("minimum", "maximum", "exclusiveMinimum"):
         low, high = schema.get("minimum"), schema.get("maximum")
+        if keyword == "minimum" and low == 0:
+            return f"{_show(value)} is negative; use 0 or more"
         if low is not None and high is not None:
             return f"{_show(value)} is outside {low}-{high}"
+        if keyword == "maximum" and anchor in ("duration", "timeout"):
+            most = show_seconds(float(cast(float, high)))
+            return f"{_show(value)} is longer than {most}, the most allowed here"
+        if keyword == "maximum":
+            return f"{_show(value)} is more than {high}, the most allowed here"
         if keyword == "exclusiveMinimum":
             return f"{_show(value)} must be more than {schema['exclusiveMinimum']}"
         if low == 0:
@@ -145,6 +225,8 @@ def _message(keyword: str, schema: dict[str, Any], value: Data, error: Validatio
         return f"{_show(value)} is not one of: {', '.join(choices)}"
     if keyword == "minItems":
         return "must list at least one entry"
+    if keyword == "maxItems":
+        return f"lists {len(cast(list[Data], value)):,} entries; at most {schema['maxItems']:,}"
     if keyword == "minLength":
         return "must not be empty"
     return error.message
@@ -164,9 +246,42 @@ def _pattern_message(anchor: str, title: str, value: Data) -> str:
     return f"'{value}' is not {title}"
 
 
-def _same(a: Data, b: Data) -> bool:
-    # As JSON Schema compares: true is not 1.
-    return a == b and isinstance(a, bool) == isinstance(b, bool)
+def _name_message(path: DocPath, name: str) -> str:
+    what = "host alias" if path == ("hosts",) else "service name"
+    return (
+        f"{place(path)}: the {what} '{name}' contains a control character; names appear in"
+        " test ids and reports, so write them in printable text"
+    )
+
+
+_RANGE = re.compile(r"\s*[0-9]+\s*-\s*[0-9]+\s*")
+
+
+def _type_hint(schema: dict[str, Any], value: Data) -> str:
+    """What to write instead, when the mistake is a common one."""
+    expected = schema.get("type", ())
+    if isinstance(value, str) and ("integer" in expected or "number" in expected):
+        hint = yaml11_number_hint(value)
+        if hint:
+            return f" ({hint})"
+    items = _resolve(schema.get("items", {})) if "array" in expected else {}
+    ports = "port" in (_anchor(schema), _anchor(items))
+    if ports and isinstance(value, str) and _RANGE.fullmatch(value):
+        return " (port ranges are not supported: list each port, e.g. [8000, 8001, 8002])"
+    fits: dict[str, tuple[type, ...]] = {"integer": (int,), "number": (int, float)}
+    fits["string"] = (str,)
+    kinds = fits.get(str(items.get("type", "")))
+    if kinds is not None and isinstance(value, kinds) and not isinstance(value, bool):
+        return f" (write [{value}])"
+    return ""
+
+
+def _resolve(schema: dict[str, Any]) -> dict[str, Any]:
+    ref = schema.get("$ref", "")
+    if ref.startswith("#/$defs/"):
+        resolved: dict[str, Any] = inventory_schema()["$defs"][ref.removeprefix("#/$defs/")]
+        return resolved
+    return schema
 
 
 def _show(value: Data) -> str:

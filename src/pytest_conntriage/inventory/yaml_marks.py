@@ -33,6 +33,27 @@ _MERGE = "tag:yaml.org,2002:merge"
 # Dates would reach the schema as datetime objects and '=' as a special "value" tag; in an
 # inventory both are only ever meant as text.
 _NOT_IMPLICIT = {"tag:yaml.org,2002:timestamp", "tag:yaml.org,2002:value"}
+# YAML 1.1 also reads 0443 (octal), 0x50, 0b101, 1_000 and 22:22 (base 60) as numbers:
+# `ports: [22:22, 0443]` silently became 1342 and 291. Only decimal numbers are numbers
+# here; those other forms stay text, and the schema's message says how YAML 1.1 would
+# have read them (yaml11_number_hint).
+_DECIMAL_INT = re.compile(r"^[-+]?(?:0|[1-9][0-9]*)$")
+_DECIMAL_FLOAT = re.compile(
+    r"^(?:[-+]?[0-9]+\.[0-9]*(?:[eE][-+]?[0-9]+)?|\.[0-9]+(?:[eE][-+]?[0-9]+)?"
+    r"|[-+]?\.(?:inf|Inf|INF)|\.(?:nan|NaN|NAN))$"
+)
+_DECIMAL = {_INT: _DECIMAL_INT, _FLOAT: _DECIMAL_FLOAT}
+
+# Bounds that keep any document, however hostile, to a fraction of a second and a few
+# tens of MB before it is rejected (docs/inventory.md, "Limits").
+MAX_DOCUMENT_CHARS = 2 * 1024 * 1024
+# Collections inside collections, aliases followed: an inventory needs 6.
+MAX_DEPTH = 64
+# Keys and values once every alias and merge key is expanded; written ones count too.
+MAX_NODES = 1_000_000
+# Digits in an integer: more than any port, count or duration needs, and far below
+# Python's 4,300-digit conversion limit.
+MAX_INT_DIGITS = 18
 
 # Inside [ ] and { } YAML reads "{", "," or ":" as structure, so `ports: [${PORT}]` would
 # not parse. Before parsing, the indicator characters of each `${...}` reference are
@@ -50,13 +71,30 @@ class _Loader(yaml.SafeLoader):
     """SafeLoader that composes nodes (with marks) and remembers explicitly tagged scalars."""
 
     yaml_implicit_resolvers = {  # noqa: RUF012  # PyYAML's own class attribute
-        first: [(tag, regexp) for tag, regexp in resolvers if tag not in _NOT_IMPLICIT]
+        first: [
+            (tag, _DECIMAL.get(tag, regexp))
+            for tag, regexp in resolvers
+            if tag not in _NOT_IMPLICIT
+        ]
         for first, resolvers in yaml.SafeLoader.yaml_implicit_resolvers.items()
     }
 
     def __init__(self, stream: str) -> None:
         super().__init__(stream)
         self.explicitly_tagged: set[int] = set()
+        self.depth = 0
+        self.may_expand = _may_expand(stream)
+
+    def compose_node(self, parent: Node | None, index: int) -> Node | None:
+        # PyYAML composes recursively: ~3 frames a level, a RecursionError near 330 levels.
+        self.depth += 1
+        try:
+            if self.depth > MAX_DEPTH + 1:  # a scalar in the deepest collection is fine
+                mark = self.peek_event().start_mark  # type: ignore[no-untyped-call]
+                raise _TooDeep(mark)
+            return super().compose_node(parent, index)
+        finally:
+            self.depth -= 1
 
     def compose_scalar_node(self, anchor: dict[object, Node]) -> ScalarNode:
         tag = self.peek_event().tag  # type: ignore[no-untyped-call]  # untyped in the stubs
@@ -90,6 +128,7 @@ if CParser is not None:
             yaml.resolver.Resolver.__init__(self)
             # Without a "!" in the text no node carries an explicit tag.
             self.explicitly_tagged: set[int] = set()
+            self.may_expand = _may_expand(stream)
 
 
 # Text where libyaml and PyYAML may read the same characters differently, or where the
@@ -104,8 +143,53 @@ if CParser is not None:
 _LIBYAML_MAY_DIFFER = re.compile("[!\t?|>%\r\x85\u2028\u2029\ufeff]")
 
 
+# Above this size a libyaml syntax error is reported as libyaml words it (same line:column
+# rules) rather than parsing everything again with PyYAML (~5 s a megabyte under load).
+_REPARSE_CHARS = 256 * 1024
+
+
 class _LibyamlDiffers(Exception):
     """libyaml composed a node whose mark PyYAML would place elsewhere: parse with PyYAML."""
+
+
+class _TooDeep(Exception):
+    """The pure-Python composer reached MAX_DEPTH at `mark`."""
+
+    def __init__(self, mark: Mark) -> None:
+        super().__init__(mark)
+        self.mark = mark
+
+
+def _too_deep(path: str, mark: Mark) -> InventoryError:
+    return InventoryError.at(
+        location(path, mark),
+        f"nested more than {MAX_DEPTH} levels deep (lists and mappings inside each other,"
+        " aliases followed); an inventory needs 6",
+    )
+
+
+def yaml11_number_hint(text: str) -> str | None:
+    """How YAML 1.1 would have read `text` as a number that is not plain decimal, or None.
+
+    These forms are kept as text by the loader; the hint tells the user why their number
+    is "a string" (`0443` is octal, `22:22` base 60, `0x50` hex, `1_0` with underscores).
+    """
+    body = text.lstrip("+-")
+    if len(text) > 40 or not body:
+        return None
+    if re.fullmatch(r"0[xX][0-9a-fA-F_]+", body):
+        return "YAML 1.1 reads it as a hexadecimal number; write the decimal number"
+    if re.fullmatch(r"0[bB][01_]+", body):
+        return "YAML 1.1 reads it as a binary number; write the decimal number"
+    if re.fullmatch(r"0[0-7_]+", body):
+        return "YAML 1.1 reads a leading 0 as octal; write the number without leading zeros"
+    if re.fullmatch(r"[0-9][0-9_]*(:[0-5]?[0-9])+(\.[0-9_]*)?", body):
+        return "YAML 1.1 reads digits separated by ':' as base 60; write one decimal number"
+    if re.fullmatch(r"[0-9][0-9_]*(\.[0-9_]*)?", body) and "_" in body:
+        return "YAML 1.1 ignores '_' in numbers; write the digits without '_'"
+    if re.fullmatch(r"0[0-9]+", body):
+        return "write the number without leading zeros"
+    return None
 
 
 def _libyaml_may_differ(text: str) -> bool:
@@ -161,6 +245,12 @@ def load_document(text: str, path: str, substitute: Substitute | None = None) ->
     Duplicate keys, unsupported tags, recursive aliases and YAML syntax errors raise
     InventoryError at their place. `substitute` rewrites every string value (not keys).
     """
+    if len(text) > MAX_DOCUMENT_CHARS:
+        raise InventoryError(
+            path,
+            f"the file is {len(text):,} characters long; an inventory may have at most"
+            f" {MAX_DOCUMENT_CHARS:,} (split it into several files)",
+        )
     shielded = not any(char in text for char in _SHIELDS)
     if shielded:
         # No reference, nothing to swap back: every scalar is then taken as it is.
@@ -185,6 +275,11 @@ def _load(text: str, path: str, substitute: Substitute | None, shielded: bool) -
                 root = fast.get_single_node()
             finally:
                 fast.dispose()
+        except yaml.MarkedYAMLError as exc:
+            # Re-parsing a large text with the pure-Python parser only for the wording of
+            # its message would take seconds: libyaml's own message and mark do.
+            if len(text) > _REPARSE_CHARS:
+                raise _syntax_error(path, exc, _UNSHIELD if shielded else {}) from None
         except Exception:  # PyYAML, below, says what is wrong
             pass
         else:
@@ -205,6 +300,8 @@ def _convert(
 ) -> Document:
     if root is None:
         return Document(path, None, {}, {})
+    if loader.may_expand:
+        _check_expansion(root, path)
     converter = _Converter(loader, path, substitute, _UNSHIELD if shielded else {})
     data = converter.value(root, ())
     return Document(path, data, converter.values, converter.keys, converter.written)
@@ -222,6 +319,8 @@ def _compose(text: str, path: str, shielded: bool) -> tuple[_Loader, Node | None
     loader.name = path
     try:
         root = loader.get_single_node()
+    except _TooDeep as exc:
+        raise _too_deep(path, exc.mark) from None
     except yaml.MarkedYAMLError as exc:
         raise _syntax_error(path, exc, _UNSHIELD if shielded else {}) from None
     except yaml.YAMLError as exc:  # anything PyYAML raises without a mark
@@ -248,6 +347,64 @@ def _syntax_error(path: str, exc: yaml.MarkedYAMLError, unshield: dict[int, int]
     if mark is None:
         return InventoryError(path, message)
     return InventoryError.at(location(path, mark), message)
+
+
+def _may_expand(text: str) -> bool:
+    """Whether the text may hold an alias or a merge key (else written = expanded)."""
+    return "*" in text or "<<" in text
+
+
+def _check_expansion(root: Node, path: str) -> None:
+    """Reject a document that would expand past MAX_NODES or MAX_DEPTH, before converting.
+
+    Composition shares an aliased node, so a 500-byte alias or merge-key bomb composes
+    into a few dozen nodes that would convert into 10^7 values. This walks the composed
+    graph once (each distinct node once, without recursion) and computes, per node, how
+    many nodes and how many levels it stands for with every alias expanded: a key counts
+    too, so does each use of an alias or a `<<` source. A node that contains itself
+    (a recursive alias) counts once; converting reports the loop.
+    """
+    sizes: dict[int, int] = {}
+    heights: dict[int, int] = {}
+    stack: list[tuple[Node, bool]] = [(root, False)]
+    while stack:
+        node, children_done = stack.pop()
+        key = id(node)
+        if isinstance(node, ScalarNode):
+            sizes[key], heights[key] = 1, 0
+            continue
+        children = _children(node)
+        if not children_done:
+            if key in sizes:
+                continue
+            sizes[key], heights[key] = 1, 0  # placeholder for a loop back to this node
+            stack.append((node, True))
+            stack.extend((child, False) for child in children if id(child) not in sizes)
+            continue
+        size = 1 + sum(sizes[id(child)] for child in children)
+        height = 1 + max((heights[id(child)] for child in children), default=0)
+        if size > MAX_NODES:
+            raise InventoryError.at(
+                location(path, node.start_mark),
+                f"this expands to more than {MAX_NODES:,} keys and values once its aliases"
+                " (*name) and merge keys (<<) are expanded; an inventory may hold at most"
+                f" {MAX_NODES:,}",
+            )
+        sizes[key], heights[key] = size, height
+    if heights[id(root)] > MAX_DEPTH:
+        # Name the place where the deepest path passes MAX_DEPTH levels, from the top.
+        node = root
+        for _ in range(MAX_DEPTH):
+            node = max(_children(node), key=lambda child: heights[id(child)])
+        raise _too_deep(path, node.start_mark)
+
+
+def _children(node: Node) -> list[Node]:
+    if isinstance(node, SequenceNode):
+        return list(node.value)
+    if isinstance(node, MappingNode):
+        return [part for pair in node.value for part in pair]
+    return []
 
 
 class _Converter:
@@ -290,6 +447,8 @@ class _Converter:
             self.values[path] = location(self.path, node.start_mark)
             return self.scalar(node, path)
         self.values[path] = location(self.path, node.start_mark)
+        if len(path) >= MAX_DEPTH:  # without aliases (_check_expansion) the path is the depth
+            raise _too_deep(self.path, node.start_mark)
         if id(node) in self._active:
             raise self.error(node, path, "an alias refers to a collection that contains it")
         self._active.add(id(node))
@@ -394,7 +553,16 @@ class _Converter:
         if tag == _BOOL:
             return self.loader.construct_yaml_bool(scalar)
         if tag == _INT:
-            return self.loader.construct_yaml_int(scalar)
+            digits = len(text.lstrip("+-"))
+            if digits > MAX_INT_DIGITS:
+                shown = text if len(text) <= 24 else f"{text[:12]}…{text[-6:]}"
+                raise self.error(
+                    node,
+                    path,
+                    f"{shown} has {digits:,} digits; numbers in an inventory have at most"
+                    f" {MAX_INT_DIGITS} (quote it if it is text)",
+                )
+            return int(text)
         if tag == _FLOAT:
             return self.loader.construct_yaml_float(scalar)
         shown = tag.replace("tag:yaml.org,2002:", "!!")
