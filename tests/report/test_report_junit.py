@@ -35,7 +35,7 @@ services:
     ports: [80]
 closed:
   - address: 127.0.0.3
-    ports: [{refused}]
+    ports: [{closed}]
   - address: gone.test
     ports: [81]
 """
@@ -43,10 +43,13 @@ closed:
 
 @pytest.fixture
 def inventory(pytester: pytest.Pytester, dns_server: LoopbackDnsServer) -> Iterator[Path]:
+    refused = closed_port("127.0.0.3")
+    # Another port: one that a service and a closed rule both name is an inventory error.
+    closed = next(port for port in iter(lambda: closed_port("127.0.0.3"), 0) if port != refused)
     with OpenListener("127.0.0.2") as web:
         path = pytester.path / "inventory.yml"
         path.write_text(
-            INVENTORY.format(dns=dns_server.port, open=web.port, refused=closed_port("127.0.0.3"))
+            INVENTORY.format(dns=dns_server.port, open=web.port, refused=refused, closed=closed)
         )
         yield path
 
