@@ -15,7 +15,7 @@ POSITIVE_DURATION_PATTERN = r"^(?=[0-9.]*[1-9])[0-9]+(\.[0-9]+)?(ms|s|m|h)(?![\s
 # The longest each duration may be, in seconds (schema.json's `maximum`s say the same;
 # docs/inventory.md, "Limits"). A probe's timeout beyond minutes, or a gate waiting beyond
 # a day, is a typo; without a cap "999…9s" became infinity and a run never ended.
-MAX_SECONDS = {"timeout": 600.0, "wait": 86400.0, "idle": 7200.0}
+MAX_SECONDS = {"timeout": 600.0, "evidence_timeout": 600.0, "wait": 86400.0, "idle": 7200.0}
 MAX_RETRIES = 100
 
 _SECONDS_PER_UNIT = {"ms": 0.001, "s": 1.0, "m": 60.0, "h": 3600.0}
