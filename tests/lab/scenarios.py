@@ -475,7 +475,7 @@ _TABLE: tuple[Scenario, ...] = (
         kernel=f"EHOSTUNREACH icmp 3/13 from {ROUTER_CLIENT_IP}",
         says=(
             f"path trace: the SYN passes hop 1 ({ROUTER_CLIENT_IP}) and hop 1 rejects it on "
-            "the way on (ICMP admin-prohibited to the SYN with TTL 2)",
+            "the way on (ICMP admin-prohibited)",
         ),
     ),
     Scenario(

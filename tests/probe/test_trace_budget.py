@@ -3,14 +3,17 @@
 from __future__ import annotations
 
 from collections.abc import Iterator
+from typing import Any
 
 import pytest
 
+from pytest_conntriage import collect
 from pytest_conntriage.collect import TRACES_PER_RUN, EvidenceCollector
-from pytest_conntriage.demo.listeners import closed_port
+from pytest_conntriage.demo.listeners import FullQueueListener, closed_port
 from pytest_conntriage.evidence.path import PathEnd, PathTrace
 from pytest_conntriage.hosts import HostPool
 from pytest_conntriage.probe.engine import Engine
+from pytest_conntriage.probe.trace import trace_path
 
 
 @pytest.fixture
@@ -45,3 +48,33 @@ def test_one_trace_per_address_and_port(collector: EvidenceCollector) -> None:
     ).result()
     assert again is first
     assert collector.traces_left == TRACES_PER_RUN - 1
+
+
+def test_at_most_two_traces_run_at_once(
+    collector: EvidenceCollector, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    running, most = 0, 0
+
+    async def counted(*args: Any, **kwargs: Any) -> PathTrace:
+        nonlocal running, most
+        running += 1
+        most = max(most, running)
+        try:
+            return await trace_path(*args, **kwargs)
+        finally:
+            running -= 1
+
+    monkeypatch.setattr(collect, "trace_path", counted)
+    # Submitted together, all four would start at once without the limit; the first
+    # waits out its hop timeout (a full accept queue answers no SYN).
+    with FullQueueListener("127.0.0.7") as listener:
+        futures = [
+            collector.engine.submit(
+                ("test-trace", i), lambda i=i: collector.trace("127.0.0.7", listener.port + i)
+            )
+            for i in range(4)
+        ]
+        results = [f.result() for f in futures]
+    assert collect.TRACES_AT_ONCE == 2
+    assert most == 2
+    assert len(results) == 4

@@ -130,14 +130,15 @@ class PathTrace:
             assert hop is not None
             icmp = f"ICMP {hop.icmp}" if hop.icmp else "an ICMP error"
             sender = hop.sender or "?"
-            ttl = f"to the SYN with TTL {hop.ttl}"
+            # No TTL in the text: a router rate-limits its ICMP (Linux: a burst of 6 per
+            # client, then 1 a second), so which TTL's error came back first is chance.
             if last is not None and last.sender == sender:
-                return f"{passed} and hop {last.ttl} rejects it on the way on ({icmp} {ttl})"
+                return f"{passed} and hop {last.ttl} rejects it on the way on ({icmp})"
             if sender == self.target:
-                return f"the SYN reaches {sender}, which answers {icmp} ({ttl})"
+                return f"the SYN reaches {sender}, which answers {icmp}"
             if last is not None:
-                return f"{passed} and {sender} rejects it ({icmp} {ttl})"
-            return f"{sender} rejects the SYN ({icmp} {ttl}); no hop before it answered"
+                return f"{passed} and {sender} rejects it ({icmp})"
+            return f"{sender} rejects the SYN ({icmp}); no hop before it answered"
         wait = f"{self.hop_timeout_s:g} s"
         if last is None:
             return (
