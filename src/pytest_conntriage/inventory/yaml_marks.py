@@ -91,7 +91,7 @@ class _Loader(yaml.SafeLoader):
         try:
             if self.depth > MAX_DEPTH + 1:  # a scalar in the deepest collection is fine
                 mark = self.peek_event().start_mark  # type: ignore[no-untyped-call]
-                raise _TooDeep(mark)
+                raise TooDeep(mark)
             return super().compose_node(parent, index)
         finally:
             self.depth -= 1
@@ -152,7 +152,7 @@ class _LibyamlDiffers(Exception):
     """libyaml composed a node whose mark PyYAML would place elsewhere: parse with PyYAML."""
 
 
-class _TooDeep(Exception):
+class TooDeep(Exception):
     """The pure-Python composer reached MAX_DEPTH at `mark`."""
 
     def __init__(self, mark: Mark) -> None:
@@ -160,12 +160,32 @@ class _TooDeep(Exception):
         self.mark = mark
 
 
+TOO_DEEP = (
+    f"nested more than {MAX_DEPTH} levels deep (lists and mappings inside each other,"
+    " aliases followed); an inventory needs 6"
+)
+
+
 def _too_deep(path: str, mark: Mark) -> InventoryError:
-    return InventoryError.at(
-        location(path, mark),
-        f"nested more than {MAX_DEPTH} levels deep (lists and mappings inside each other,"
-        " aliases followed); an inventory needs 6",
-    )
+    return InventoryError.at(location(path, mark), TOO_DEEP)
+
+
+class BoundedSafeLoader(yaml.SafeLoader):
+    """PyYAML's SafeLoader whose composer stops at MAX_DEPTH (raising TooDeep), not at
+    Python's recursion limit; for the runbook's loader (the inventory's is _Loader)."""
+
+    def __init__(self, stream: str) -> None:
+        super().__init__(stream)
+        self.depth = 0
+
+    def compose_node(self, parent: Node | None, index: int) -> Node | None:
+        self.depth += 1
+        try:
+            if self.depth > MAX_DEPTH + 1:
+                raise TooDeep(self.peek_event().start_mark)  # type: ignore[no-untyped-call]
+            return super().compose_node(parent, index)
+        finally:
+            self.depth -= 1
 
 
 def yaml11_number_hint(text: str) -> str | None:
@@ -319,7 +339,7 @@ def _compose(text: str, path: str, shielded: bool) -> tuple[_Loader, Node | None
     loader.name = path
     try:
         root = loader.get_single_node()
-    except _TooDeep as exc:
+    except TooDeep as exc:
         raise _too_deep(path, exc.mark) from None
     except yaml.MarkedYAMLError as exc:
         raise _syntax_error(path, exc, _UNSHIELD if shielded else {}) from None
@@ -355,7 +375,14 @@ def _may_expand(text: str) -> bool:
 
 
 def _check_expansion(root: Node, path: str) -> None:
-    """Reject a document that would expand past MAX_NODES or MAX_DEPTH, before converting.
+    problem = expansion_problem(root)
+    if problem is not None:
+        mark, message = problem
+        raise InventoryError.at(location(path, mark), message)
+
+
+def expansion_problem(root: Node) -> tuple[Mark, str] | None:
+    """Where and why a composed document would expand past MAX_NODES or MAX_DEPTH.
 
     Composition shares an aliased node, so a 500-byte alias or merge-key bomb composes
     into a few dozen nodes that would convert into 10^7 values. This walks the composed
@@ -384,11 +411,10 @@ def _check_expansion(root: Node, path: str) -> None:
         size = 1 + sum(sizes[id(child)] for child in children)
         height = 1 + max((heights[id(child)] for child in children), default=0)
         if size > MAX_NODES:
-            raise InventoryError.at(
-                location(path, node.start_mark),
+            return node.start_mark, (
                 f"this expands to more than {MAX_NODES:,} keys and values once its aliases"
                 " (*name) and merge keys (<<) are expanded; an inventory may hold at most"
-                f" {MAX_NODES:,}",
+                f" {MAX_NODES:,}"
             )
         sizes[key], heights[key] = size, height
     if heights[id(root)] > MAX_DEPTH:
@@ -396,7 +422,8 @@ def _check_expansion(root: Node, path: str) -> None:
         node = root
         for _ in range(MAX_DEPTH):
             node = max(_children(node), key=lambda child: heights[id(child)])
-        raise _too_deep(path, node.start_mark)
+        return node.start_mark, TOO_DEEP
+    return None
 
 
 def _children(node: Node) -> list[Node]:

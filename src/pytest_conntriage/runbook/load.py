@@ -15,6 +15,14 @@ from jsonschema import Draft202012Validator, ValidationError
 from yaml.constructor import ConstructorError, SafeConstructor
 from yaml.nodes import MappingNode, Node, ScalarNode, SequenceNode
 
+from ..inventory.yaml_marks import (
+    MAX_DOCUMENT_CHARS,
+    MAX_INT_DIGITS,
+    TOO_DEEP,
+    BoundedSafeLoader,
+    TooDeep,
+    expansion_problem,
+)
 from ..outcome import Outcome
 from .model import (
     Alternative,
@@ -41,6 +49,7 @@ Mark = tuple[int, int]
 _MAP_TAG = "tag:yaml.org,2002:map"
 _SEQ_TAG = "tag:yaml.org,2002:seq"
 _MERGE_TAG = "tag:yaml.org,2002:merge"
+_INT_TAG = "tag:yaml.org,2002:int"
 
 # What one item of each list is called in messages ("duplicate cause id ...").
 _KINDS = {
@@ -133,10 +142,18 @@ class _Doc:
 
 
 def _parse(path: str, text: str) -> _Doc:
+    # The inventory's bounds (docs/inventory.md, "Limits"): a runbook can be given with
+    # --runbook, so a hostile one must end as quickly as a hostile inventory.
+    if len(text) > MAX_DOCUMENT_CHARS:
+        message = f"the file is {len(text):,} characters long; at most {MAX_DOCUMENT_CHARS:,}"
+        raise RunbookError(path, message)
     # Compose (not load) so every node keeps its position; only safe tags construct.
-    loader = yaml.SafeLoader(text)
+    loader = BoundedSafeLoader(text)
     try:
         node = loader.get_single_node()
+    except TooDeep as exc:
+        deepest = (exc.mark.line + 1, exc.mark.column + 1)
+        raise RunbookError(path, TOO_DEEP.partition(";")[0], deepest) from None
     except yaml.MarkedYAMLError as exc:
         mark = exc.problem_mark or exc.context_mark
         where = (mark.line + 1, mark.column + 1) if mark else None
@@ -153,6 +170,11 @@ def _parse(path: str, text: str) -> _Doc:
         loader.dispose()
     if node is None:
         raise RunbookError(path, "the runbook is empty", (1, 1))
+    expanded = expansion_problem(node)
+    if expanded is not None:
+        at, why = expanded
+        why = why.partition(";")[0]  # the limit is the inventory's; say it without "inventory"
+        raise RunbookError(path, why, (at.line + 1, at.column + 1))
     doc = _Doc(path)
     doc.data = _Builder(doc).value(node, ())
     return doc
@@ -198,6 +220,8 @@ class _Builder:
             raise self.fail(node, "merge keys (<<) are not supported: write the keys out")
         if node.tag not in self.constructor.yaml_constructors:
             raise self.fail(node, _unsupported(node.tag))
+        if node.tag == _INT_TAG and len(str(node.value)) > MAX_INT_DIGITS + 1:
+            raise self.fail(node, f"a number of more than {MAX_INT_DIGITS} digits")
         try:
             return self.constructor.construct_object(node)
         except ConstructorError as exc:  # an unsafe or unknown tag, a bad !!int, ...
