@@ -35,6 +35,7 @@ from .checks import (
 from .evaluate import Evaluator, crash_reason
 from .hosts import HostPool
 from .inventory import InventoryError, load_inventories
+from .inventory.errors import printable
 from .inventory.model import Inventory, Resolver
 from .probe.engine import DEFAULT_CONCURRENCY, Engine
 from .probe.limits import fit as fit_to_fd_limit
@@ -546,19 +547,28 @@ def check_of(item: pytest.Item) -> Check | None:
 
 def unique_ids(ids: list[str]) -> list[str]:
     """`ids` made unique the way pytest's parametrize does, so node ids stay the same:
-    a repeated id gets a counter, after "_" if it ends in a digit (`...:443_0`, `..._1`)."""
+    a repeated id gets a counter, after "_" if it ends in a digit (`...:443_0`, `..._1`).
+
+    Anything not printable is escaped first (`\\x1b`): an id reaches the terminal, JUnit
+    and `-k`. The inventory refuses such names; this holds whatever made the id.
+    """
+    ids = [printable(id) for id in ids]
     if len(ids) == len(set(ids)):
         return ids
     resolved = list(ids)
     counts = Counter(resolved)
+    # What `resolved` holds now, kept up to date: a set built per lookup was quadratic.
+    current = Counter(resolved)
     suffixes: dict[str, int] = defaultdict(int)
     for index, id in enumerate(resolved):
         if counts[id] > 1:
             sep = "_" if id and id[-1].isdigit() else ""
             new_id = f"{id}{sep}{suffixes[id]}"
-            while new_id in set(resolved):
+            while current[new_id] > 0:
                 suffixes[id] += 1
                 new_id = f"{id}{sep}{suffixes[id]}"
+            current[id] -= 1
+            current[new_id] += 1
             resolved[index] = new_id
             suffixes[id] += 1
     return resolved

@@ -524,3 +524,42 @@ def test_a_hostile_inventory_through_the_cli_is_exit_4_and_one_line(
         " its aliases (*name) and merge keys (<<) are expanded; an inventory may hold at"
         " most 1,000,000"
     ]
+
+
+def _unique_ids_before(ids: list[str]) -> list[str]:
+    """plugin.unique_ids as it was (a set built per lookup), to compare against."""
+    from collections import Counter, defaultdict
+
+    if len(ids) == len(set(ids)):
+        return ids
+    resolved = list(ids)
+    counts = Counter(resolved)
+    suffixes: dict[str, int] = defaultdict(int)
+    for index, id in enumerate(resolved):
+        if counts[id] > 1:
+            sep = "_" if id and id[-1].isdigit() else ""
+            new_id = f"{id}{sep}{suffixes[id]}"
+            while new_id in set(resolved):
+                suffixes[id] += 1
+                new_id = f"{id}{sep}{suffixes[id]}"
+            resolved[index] = new_id
+            suffixes[id] += 1
+    return resolved
+
+
+def test_test_ids_escape_what_is_not_printable_and_stay_as_they_were() -> None:
+    import random
+
+    from pytest_conntriage.plugin import unique_ids
+
+    assert unique_ids(["a\x1b]0;PWNED\x07\x1b[2J", "b\n"]) == [
+        "a\\x1b]0;PWNED\\x07\\x1b[2J",
+        "b\\n",
+    ]
+    rng = random.Random(5)
+    for _ in range(300):
+        choices = ["x", "x0", "x_0", "x1", "x_1", "y", "1", "1_0", "x00"]
+        ids = [rng.choice(choices) for _ in range(8)]
+        assert unique_ids(ids) == _unique_ids_before(ids), ids
+    # Linear: 20,000 equal ids are numbered without a pass over all of them per id.
+    assert unique_ids(["same"] * 20_000)[-1] == "same19999"
