@@ -43,6 +43,7 @@ from .pytest_compat import index_teardown_reports
 from .report.properties import PREFIX, essential_properties, properties, read
 from .report.summary import TriageSummary
 from .report.text import failure_text, unavailable_line
+from .report.validation import summary_lines
 from .runbook import RunbookError, load_runbook
 from .runbook.model import Runbook
 
@@ -84,6 +85,13 @@ def pytest_addoption(parser: pytest.Parser) -> None:
         metavar="N",
         help=f"probes in flight at once (default {DEFAULT_CONCURRENCY})",
     )
+    group.addoption(
+        "--conntriage-validate",
+        action="store_true",
+        help="only load and validate the inventory, collect its checks and print a summary"
+        " per service: no DNS query, no connection (the pre-merge check for inventory"
+        " changes); exit status 0, or 4 for a mistake",
+    )
     parser.addini(
         "conntriage_inventory", "inventory files used when --inventory is not given", type="paths"
     )
@@ -106,6 +114,7 @@ class Settings:
     inventories: tuple[str, ...]
     runbooks: tuple[str, ...]
     concurrency: int
+    validate: bool = False  # --conntriage-validate: collect only, touch no network
 
     @classmethod
     def from_config(cls, config: pytest.Config) -> Settings:
@@ -123,7 +132,10 @@ class Settings:
                 raise pytest.UsageError(f"conntriage_concurrency: not a number ({exc})") from None
         if concurrency < 1:
             raise pytest.UsageError("--conntriage-concurrency must be at least 1")
-        return cls(tuple(inventories), tuple(runbooks), concurrency)
+        validate = bool(config.getoption("conntriage_validate"))
+        if validate and not inventories:
+            raise pytest.UsageError("--conntriage-validate needs an inventory (--inventory FILE)")
+        return cls(tuple(inventories), tuple(runbooks), concurrency, validate)
 
 
 def pytest_configure(config: pytest.Config) -> None:
@@ -151,6 +163,11 @@ def pytest_configure(config: pytest.Config) -> None:
         for source in inventory.sources:
             if source not in config.args:
                 config.args.append(source)
+        if settings.validate:
+            # The inventory's own checks, collected and never run: no probe is started,
+            # and planning needs no DNS answer. Other test files are not even imported.
+            config.option.collectonly = True
+            config.args[:] = list(inventory.sources)
     config.pluginmanager.register(
         ConntriageRun(config, settings, inventory, runbook), "conntriage-run"
     )
@@ -266,6 +283,7 @@ class ConntriageRun:
         children.handle_sigterm()
         self.evaluator = Evaluator(self.engine, runbook, self.hosts)
         self.summary = TriageSummary()
+        self.validated_checks: list[Check] = []  # collected under --conntriage-validate
         self._plan: Plan | None = None
         self._resolutions: Resolutions | None = None
         self._prefetched: set[int] = set()
@@ -289,6 +307,8 @@ class ConntriageRun:
             shipped = getattr(self.config, "workerinput", {}).get(WORKERINPUT_KEY)
             if shipped is not None:
                 self._resolutions = _unpack(shipped)
+            elif self.settings.validate:  # touches no network: every name left unresolved
+                self._resolutions = dict.fromkeys(lookups(self.inventory), ())
             else:
                 policy = self.inventory.defaults.policy
                 self._resolutions = self.evaluator.resolve_all(lookups(self.inventory), policy)
@@ -348,6 +368,8 @@ class ConntriageRun:
     def pytest_collection_finish(self, session: pytest.Session) -> None:
         # Start every selected probe now, so the run costs about one timeout. A worker
         # only learns which tests are its own as they arrive: see pytest_runtest_protocol.
+        if self.settings.validate:
+            self.validated_checks = [c for c in map(check_of, session.items) if c is not None]
         if not self.is_worker and not self.config.option.collectonly:
             self.summary.collected(item.nodeid for item in session.items)
             self._prefetch(session.items)
@@ -478,13 +500,19 @@ class ConntriageRun:
             self.junit_error = crash_reason("JUnit properties", exc)
 
     @pytest.hookimpl(tryfirst=True)
-    def pytest_sessionfinish(self) -> None:
+    def pytest_sessionfinish(self, session: pytest.Session) -> None:
+        if self.settings.validate and session.exitstatus == pytest.ExitCode.NO_TESTS_COLLECTED:
+            session.exitstatus = pytest.ExitCode.OK  # a valid inventory that defines no checks
         # Before the terminal reporter's summary, which runs in its own sessionfinish.
         reporter = self.config.pluginmanager.get_plugin("terminalreporter")
         if reporter is not None:
             index_teardown_reports(reporter)
 
     def pytest_terminal_summary(self, terminalreporter: Any) -> None:
+        if self.settings.validate and self.inventory is not None:
+            terminalreporter.write_sep("=", "conntriage: the inventory is valid")
+            for line in summary_lines(self.inventory, self.validated_checks):
+                terminalreporter.write_line(line)
         if self.junit_error:
             terminalreporter.write_line(
                 f"conntriage: JUnit properties not written: {self.junit_error}"
