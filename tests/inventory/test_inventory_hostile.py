@@ -563,3 +563,17 @@ def test_test_ids_escape_what_is_not_printable_and_stay_as_they_were() -> None:
         assert unique_ids(ids) == _unique_ids_before(ids), ids
     # Linear: 20,000 equal ids are numbered without a pass over all of them per id.
     assert unique_ids(["same"] * 20_000)[-1] == "same19999"
+
+
+def test_a_file_over_the_size_limit_is_refused_without_reading_it_all(tmp_path: Path) -> None:
+    path = tmp_path / "inv.yml"
+    with path.open("w") as file:
+        file.write("version: 1\n")
+        for _ in range(40):
+            file.write("#" * (1024 * 1024) + "\n")  # 40 MB of comments
+    with pytest.raises(InventoryError) as excinfo:
+        load_inventories([str(path)], {})
+    assert str(excinfo.value) == (
+        f"{path}: the file is longer than 2,097,152 characters, the most an inventory may"
+        " have (split it into several files)"
+    )

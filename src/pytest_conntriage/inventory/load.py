@@ -16,7 +16,7 @@ from .interpolate import interpolate
 from .merge import merge
 from .model import Inventory
 from .schema import validate
-from .yaml_marks import load_document
+from .yaml_marks import MAX_DOCUMENT_CHARS, load_document
 
 
 def load_inventories(
@@ -84,10 +84,18 @@ def _read(path: str) -> str:
     try:
         # utf-8-sig: a byte order mark some Windows editors add is not part of the YAML.
         with open(path, encoding="utf-8-sig") as file:
-            return file.read()
+            # One character past the limit is enough to refuse a 50 MB file, unread.
+            text = file.read(MAX_DOCUMENT_CHARS + 1)
     except UnicodeDecodeError as exc:
         raise InventoryError(
             path, f"cannot read inventory: not UTF-8 text (byte {exc.start}: {exc.reason})"
         ) from None
     except OSError as exc:
         raise InventoryError(path, f"cannot read inventory: {exc.strerror or exc}") from None
+    if len(text) > MAX_DOCUMENT_CHARS:
+        raise InventoryError(
+            path,
+            f"the file is longer than {MAX_DOCUMENT_CHARS:,} characters, the most an inventory"
+            " may have (split it into several files)",
+        )
+    return text
