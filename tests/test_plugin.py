@@ -207,7 +207,7 @@ def test_failure_shows_ranked_causes_fixes_and_filled_commands(pytester: pytest.
         ]
     )
     # The unit named in the inventory is filled into the resolution steps.
-    assert "systemctl restart api-server" in out
+    assert "systemctl restart -- api-server" in out
 
 
 @pytest.mark.usefixtures("services")

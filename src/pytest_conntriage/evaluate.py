@@ -14,7 +14,7 @@ from typing import Any
 from . import hostcheck
 from .checks import Check, CheckKind, DnsCheck, HostCheck, Lookup, Resolutions, TcpCheck
 from .collect import EvidenceCollector
-from .evidence import ClientEvidence, Packet
+from .evidence import ClientEvidence, HostEvidence, Packet
 from .evidence.path import worth_tracing
 from .hosts import HostPool, HostUnavailable
 from .inventory.model import LOCAL_VANTAGE, DnsMatch, Policy, Resolver
@@ -144,15 +144,16 @@ class Evaluator:
         findings: tuple[Finding, ...] = ()
         gaps: tuple[str, ...] = ()
         elsewhere: tuple[tuple[str, Outcome], ...] = ()
+        systemd: bool | None = None
         try:
             if isinstance(check, TcpCheck) and check.kind is CheckKind.TCP:
                 elsewhere = await self._from_other_vantages(check)
-                findings, gaps = await self._evidence(check, result.final)
+                findings, gaps, systemd = await self._evidence(check, result.final)
         except Exception as exc:
             crash = self._crash("evidence", exc)
             return CheckResult(check, passed, result, elsewhere=elsewhere, triage_error=crash)
         try:
-            facts = facts_for(check, result.final)
+            facts = replace(facts_for(check, result.final), systemd=systemd)
             diagnosis = diagnose(result.outcome, facts, self.runbook, findings)
         except Exception as exc:
             crash = self._crash("ranking", exc)
@@ -213,6 +214,7 @@ class Evaluator:
             unit=check.unit,
             service=check.service,
             listen=check.listen,
+            systemd=_runs_systemd(host),
         )
         try:
             diagnosis = diagnose(attempt.outcome, facts, self.runbook, findings)
@@ -226,14 +228,15 @@ class Evaluator:
 
     async def _evidence(
         self, check: TcpCheck, final: Attempt
-    ) -> tuple[tuple[Finding, ...], tuple[str, ...]]:
-        """What the target host and the client say about a failed connect.
+    ) -> tuple[tuple[Finding, ...], tuple[str, ...], bool | None]:
+        """What the target host and the client say about a failed connect, and whether
+        the host runs systemd (None: not known), which the fixes' commands must fit.
 
         Only re-weighs the causes: pass or fail was decided by the probe alone.
         """
         address = final.address or check.address
         if not address or final.outcome.is_dns or final.outcome is Outcome.PROBE_ERROR:
-            return (), ()
+            return (), (), None
         client = await self.collector.client(address) if check.vantage == LOCAL_VANTAGE else None
         trace = None
         icmp_from = final.icmp.sender if final.icmp else None
@@ -257,6 +260,7 @@ class Evaluator:
             check.unit,
             check.name,
             check.expected,
+            icmp_from,
         )
         # The trace locates; what the host itself shows has the last word on a cause.
         found = (
@@ -266,7 +270,7 @@ class Evaluator:
         gaps = evidence_rules.unavailable_lines(check.host, host, client)
         if trace is not None and trace.unavailable is not None:
             gaps += (f"client: path trace: {trace.unavailable}",)
-        return found, gaps
+        return found, gaps, _runs_systemd(host)
 
     async def _dns_attempt(self, check: DnsCheck) -> Attempt:
         attempt = await self._resolve_once(check.name, check.resolver, check.policy.timeout)
@@ -387,6 +391,13 @@ def facts_for(check: DnsCheck | TcpCheck, attempt: Attempt) -> Facts:
         if check.kind is CheckKind.IDLE and attempt.detail.startswith("established")
         else None,
     )
+
+
+def _runs_systemd(host: HostEvidence | None) -> bool | None:
+    """Whether the host's batch found systemd as PID 1; None when it could not tell."""
+    if host is None or host.init is None:
+        return None
+    return host.init == "systemd"
 
 
 def _source_address(client: ClientEvidence | None) -> str | None:

@@ -378,6 +378,17 @@ _TABLE: tuple[Scenario, ...] = (
         kernel=f"ECONNREFUSED icmp 3/3 from {SERVER_IP}",
     ),
     Scenario(
+        "iptables-reject-host-prohibited",
+        "host firewall (iptables) rejects with ICMP host-prohibited (a distribution default)",
+        (UP, _firewall(SERVER, "INPUT", "REJECT", "--reject-with", "icmp-host-prohibited")),
+        inventory(service()),
+        # The ICMP comes from the target itself: its own firewall, not the client's
+        # (EPERM) nor a network policy, and the path to it works.
+        (fails(TCP, "admin-prohibited", "host-firewall", host="host-firewall"),),
+        note="connect() gives EHOSTUNREACH; the error queue has ICMP 3/10 from the server",
+        kernel=f"EHOSTUNREACH icmp 3/10 from {SERVER_IP}",
+    ),
+    Scenario(
         "nft-drop",
         "host firewall (nftables) drops the port",
         (UP, Nft(SERVER, f"tcp dport {PORT} drop")),
@@ -746,6 +757,7 @@ HOST_CHECKS: dict[str, dict[str, str]] = {
         for tool in ("iptables", "nft")
         for fault in ("drop", "reject-reset", "reject-icmp", "user-chain-drop")
     },
+    "iptables-reject-host-prohibited": {"firewall": "blocked"},
     # The address clients are sent to is on the server, but the service is not bound there.
     "dns-stale": {"listening": "wrong-interface"},
     "dns-disagree": {"listening": "wrong-interface"},

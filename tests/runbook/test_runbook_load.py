@@ -35,14 +35,16 @@ DIAGNOSTICS = {
     "dns-lookup": (Side.CLIENT, "dig {name}"),
     "trace-path": (Side.CLIENT, "traceroute {host}"),
     "host-firewall-rules": (Side.TARGET, "iptables -L -n -v | grep {port}"),
-    "service-logs": (Side.TARGET, "journalctl -u {unit} --since '30 minutes ago'"),
+    # journalctl where the host runs systemd, the process where it does not.
+    "service-logs": (Side.TARGET, "journalctl -u {systemd_unit} --since '30 minutes ago'"),
+    "service-process": (Side.TARGET, "pgrep -af -- {plain_unit}"),
 }
 RESOLUTION_COMMANDS = {
-    "restart-service": ["systemctl restart {unit}", "ss -tlnp | grep {port}"],
-    "fix-bind-address": ["systemctl restart {unit}", "ss -tlnp | grep {port}"],
+    "restart-service": ["systemctl restart -- {systemd_unit}", "ss -tlnp | grep {port}"],
+    "fix-bind-address": ["systemctl restart -- {systemd_unit}", "ss -tlnp | grep {port}"],
     "allow-in-host-firewall": ["iptables -A INPUT -p tcp --dport {port} -j ACCEPT"],
     "allow-in-security-group": [],
-    "fix-dns-record": ["systemd-resolve --flush-caches", "dig {name}"],
+    "fix-dns-record": ["resolvectl flush-caches", "dig {name}"],
     "raise-backlog": ["sysctl net.core.somaxconn"],
 }
 # The seed's Windows (and other-tool) variants, kept as data though not printed.
@@ -53,7 +55,8 @@ ALTERNATIVES = {
     "tracert {host}",
     "Get-NetFirewallRule | Where-Object {{$_.Enabled -eq 'True'}} | Get-NetFirewallPortFilter"
     " | Where-Object {{$_.LocalPort -eq '{port}'}}",
-    "Restart-Service {unit}",
+    "Restart-Service {systemd_unit}",
+    "systemd-resolve --flush-caches",
     "New-NetFirewallRule -DisplayName 'Allow Port {port}' -Direction Inbound -Protocol TCP"
     " -LocalPort {port} -Action Allow",
     "ipconfig /flushdns",
@@ -85,7 +88,7 @@ def test_all_nine_causes_in_the_manuals_order(runbook: Runbook) -> None:
         assert set(cause.resolutions) <= set(entry.resolutions)
 
 
-def test_six_diagnostics_with_their_side_and_linux_command(runbook: Runbook) -> None:
+def test_seven_diagnostics_with_their_side_and_linux_command(runbook: Runbook) -> None:
     found = {d.id: (d.side, d.command) for d in runbook.entries[0].diagnostics.values()}
     assert found == DIAGNOSTICS
     # dig asks the check's own resolver when there is one.
@@ -146,8 +149,11 @@ def test_schema_knows_exactly_the_outcomes_a_cause_can_name() -> None:
 
 def test_placeholders_are_exactly_what_facts_provide() -> None:
     every = {f.name: "x" for f in dataclasses.fields(Facts)}
-    full = Facts(**{**every, "port": 1, "resolver": "127.0.0.1:5353"})  # type: ignore[arg-type]
-    assert set(full.values()) == PLACEHOLDERS
+    found: set[str] = set()
+    for systemd in (True, False):  # a host with systemd, and one without
+        full = Facts(**{**every, "port": 1, "resolver": "127.0.0.1:5353", "systemd": systemd})  # type: ignore[arg-type]
+        found |= set(full.values())
+    assert found == PLACEHOLDERS
 
 
 def test_a_users_entry_with_the_same_id_replaces_the_bundled_one(tmp_path: Path) -> None:

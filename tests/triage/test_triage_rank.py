@@ -114,14 +114,19 @@ def test_refused_ranks_reject_and_restarts_above_a_full_queue(runbook: Runbook) 
     assert order.index("host-firewall") < order.index("backlog-full")
 
 
-def test_timeout_rules_out_a_dead_service_and_ranks_the_queue_next(runbook: Runbook) -> None:
+def test_timeout_leaves_a_dead_service_only_possible_and_ranks_the_queue_next(
+    runbook: Runbook,
+) -> None:
+    # A dead service is refused, not timed out: the outcome alone does not blame it, but
+    # it may be down as well behind whatever drops the packets (two faults at once).
     d = diagnosis(runbook, Outcome.TIMEOUT, BY_NAME)
     found = verdicts(d)
-    assert found["service-down"] is Verdict.RULED_OUT
+    assert found["service-down"] is Verdict.POSSIBLE
     assert found["idle-drop"] is Verdict.RULED_OUT
     assert found["dns-wrong-host"] is Verdict.POSSIBLE
     order = [c.id for c in d.causes]
     assert order[2:4] == ["backlog-full", "routing"]
+    assert order.index("service-down") > order.index("dns-wrong-host")
 
 
 def test_ruled_out_causes_come_last_in_runbook_order(runbook: Runbook) -> None:
@@ -157,8 +162,8 @@ def test_a_finding_confirms_a_cause_and_moves_it_first(runbook: Runbook) -> None
     assert d is not None
     assert d.top is not None
     assert (d.top.id, d.top.verdict) == ("backlog-full", Verdict.CONFIRMED)
-    assert d.top.evidence[-1] == "TcpExtListenOverflows grew on the target"
-    assert len(d.top.evidence) == 2  # the outcome's own why stays as context
+    # The finding decided it: the outcome's own guess is no longer shown under it.
+    assert d.top.evidence == ("TcpExtListenOverflows grew on the target",)
 
 
 def test_a_finding_rules_a_cause_out(runbook: Runbook) -> None:
@@ -171,18 +176,33 @@ def test_a_finding_rules_a_cause_out(runbook: Runbook) -> None:
     assert firewall.evidence[-1] == "no rule on the target mentions port 8080"
 
 
-def test_later_findings_win_and_unknown_causes_are_ignored(runbook: Runbook) -> None:
+def test_certain_findings_beat_weighing_ones_and_unknown_causes_are_ignored(
+    runbook: Runbook,
+) -> None:
     findings = [
-        Finding("routing", 100, "first"),
-        Finding("routing", 0, "second"),
+        Finding("routing", 100, "confirmed"),
+        Finding("routing", 70, "weighs"),
+        Finding("network-acl", 30, "first"),
+        Finding("network-acl", 70, "second"),
         Finding("no-such-cause", 100, "ignored"),
     ]
     d = diagnose(Outcome.TIMEOUT, BY_ADDRESS, runbook, findings)
     assert d is not None
+    by_id = {c.id: c for c in d.causes}
+    assert (by_id["routing"].verdict, by_id["routing"].evidence) == (CONFIRMED, ("confirmed",))
+    # Among weighing findings the later wins; both lines stay.
+    assert by_id["network-acl"].score == 70
+    assert by_id["network-acl"].evidence == ("first", "second")
+    assert "no-such-cause" not in by_id
+
+
+def test_certain_findings_that_contradict_leave_the_cause_open(runbook: Runbook) -> None:
+    findings = [Finding("routing", 100, "says yes"), Finding("routing", 0, "says no")]
+    d = diagnose(Outcome.TIMEOUT, BY_ADDRESS, runbook, findings)
+    assert d is not None
     routing = next(c for c in d.causes if c.id == "routing")
-    assert routing.verdict is Verdict.RULED_OUT
-    assert routing.evidence[-2:] == ("first", "second")
-    assert "no-such-cause" not in {c.id for c in d.causes}
+    assert routing.verdict is POSSIBLE
+    assert routing.evidence == ("says yes", "says no")
 
 
 def test_finding_score_must_be_a_percentage() -> None:

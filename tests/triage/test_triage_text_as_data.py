@@ -102,35 +102,59 @@ def _verdict(rule: str, action: Action = Action.DROP, **kw: object) -> FirewallV
 def test_host_text_in_every_finding_comes_out_verbatim(runbook: Runbook, text: str) -> None:
     """Rule text and comments, journal lines, process names, the host alias, the unit."""
     alias = f"srv{text}"
+    unit = f"api{text}"
     rule = f'-A INPUT -p tcp --dport 8080 -m comment --comment "{text}" -j DROP'
-    host = HostEvidence(
+    elsewhere = HostEvidence(  # bound to another address; the firewall drops
+        addresses=("10.0.0.1",),
         listeners=(Listener("127.0.0.1", 8080, 0, 128, processes=(ProcessRef(text, 42),)),),
-        init="systemd",
-        unit=UnitState(f"api{text}", active_state="failed", result="exit-code"),
-        journal=(f"Dec 01 api[42]: bind {text}",),
-        processes=(ProcessAge(42, 5, f"/usr/bin/{text} --serve"),),
         firewall_effective=_verdict(rule),
     )
-    target = Target(alias, "10.0.0.1", 8080, unit=f"api{text}")
-    found = findings(Outcome.TIMEOUT, target, host, None)
-    lines = [f.evidence for f in found]
-    assert f"{alias}: iptables-nft: drop by rule 1 of filter INPUT: {rule}" in lines
-    assert f"{alias}: journal: Dec 01 api[42]: bind {text}" in lines
-    assert any(f"{text} on 127.0.0.1:8080" in str(line) for line in lines), lines
-    facts = Facts(address="10.0.0.1", port=8080, host="10.0.0.1", unit=f"api{text}")
-    d = diagnose(Outcome.TIMEOUT, facts, runbook, found)
-    assert d is not None
-    shown = [line for cause in d.causes for line in cause.evidence]
-    for line in lines:
-        assert line in shown
-    every_word(d)  # renders without error
+    down = HostEvidence(  # nothing listens: the unit failed, its journal says why
+        addresses=("10.0.0.1",),
+        init="systemd",
+        unit=UnitState(unit, active_state="failed", result="exit-code"),
+        journal=(f"Dec 01 api[42]: bind {text}",),
+        processes=(ProcessAge(42, 5, f"/usr/bin/{text} --serve"),),
+    )
+    wanted = {
+        id(elsewhere): [
+            f"{alias}: iptables-nft: drop by rule 1 of filter INPUT: {rule}",
+            f"{alias}: port 8080 is bound, but not on 10.0.0.1: {text} on 127.0.0.1:8080 "
+            "(ss -ltnp)",
+        ],
+        id(down): [
+            f"{alias}: nothing listens on port 8080 (ss -ltn); unit {unit} is failed, "
+            "result exit-code",
+            f"{alias}: journal: Dec 01 api[42]: bind {text}",
+        ],
+    }
+    target = Target(alias, "10.0.0.1", 8080, unit=unit)
+    facts = Facts(address="10.0.0.1", port=8080, host="10.0.0.1", unit=unit)
+    for host in (elsewhere, down):
+        for outcome in (Outcome.TIMEOUT, Outcome.REFUSED):
+            found = findings(outcome, target, host, None)
+            lines = [f.evidence for f in found]
+            for line in wanted[id(host)]:
+                if outcome is Outcome.REFUSED and "drop by rule" in line:
+                    continue  # a DROP does not refuse: shown, but as a weaker finding
+                assert line in lines
+            d = diagnose(outcome, facts, runbook, found)
+            assert d is not None
+            shown = [line for cause in d.causes for line in cause.evidence]
+            for line in lines:
+                assert line in shown
+            every_word(d)  # renders without error
 
 
 def test_an_nft_set_keeps_its_braces(runbook: Runbook) -> None:
     verdict = FirewallVerdict(
         Backend.NFTABLES, Action.DROP, "tcp dport { 80, 8443 } drop", "inet filter", "input", 3
     )
-    host = HostEvidence(listeners=(Listener("0.0.0.0", 8443, 0, 128),), firewall_effective=verdict)
+    host = HostEvidence(
+        addresses=("10.0.0.1",),
+        listeners=(Listener("0.0.0.0", 8443, 0, 128),),
+        firewall_effective=verdict,
+    )
     found = findings(Outcome.TIMEOUT, Target("web", "10.0.0.1", 8443), host, None)
     d = diagnose(Outcome.TIMEOUT, Facts(address="10.0.0.1", port=8443), runbook, found)
     assert d is not None

@@ -7,7 +7,7 @@ from ..evaluate import CheckResult, crash_reason
 from ..outcome import Outcome
 from ..probe.result import Attempt
 from ..runbook.model import Side
-from ..triage.model import Diagnosis, RankedCause, Verdict
+from ..triage.model import CONFIRMED, Diagnosis, RankedCause, Verdict
 
 # How many ranked causes get their resolution steps printed in full; the rest are
 # listed by title, so a failure stays readable on one screen.
@@ -155,6 +155,9 @@ def _triage_lines(result: CheckResult) -> list[str]:
         return ["", _no_entry(result)]
     lines += ["", f"Likely causes ({diagnosis.entry_id}: {diagnosis.entry_title}):"]
     ranked = [c for c in diagnosis.causes if c.verdict is not Verdict.RULED_OUT]
+    both = both_hold(diagnosis)
+    if both:
+        lines.append(f"  {both}")
     for rank, cause in enumerate(ranked, 1):
         lines += _cause_lines(rank, cause, full=rank <= CAUSES_WITH_STEPS)
     ruled_out = [c.id for c in diagnosis.causes if c.verdict is Verdict.RULED_OUT]
@@ -168,6 +171,19 @@ def _triage_lines(result: CheckResult) -> list[str]:
     lines += ["", *_diagnostic_lines(diagnosis)]
     lines += ["", f"Reference: {diagnosis.reference}"]
     return lines
+
+
+def both_hold(diagnosis: Diagnosis) -> str:
+    """The line that says two (or more) confirmed faults hold at once; "" for one."""
+    ids = [s.cause for s in diagnosis.ranking if s.score >= CONFIRMED]
+    if len(ids) < 2:
+        return ""
+    listed = ", ".join(ids[:-1]) + f" and {ids[-1]}"
+    count = "Two faults" if len(ids) == 2 else f"{len(ids)} faults"
+    return (
+        f"{count} hold at once: {listed}. {ids[0]} explains this {diagnosis.outcome.value}; "
+        "fixing it alone will not make the check pass."
+    )
 
 
 def _cause_lines(rank: int, cause: RankedCause, full: bool) -> list[str]:

@@ -514,6 +514,7 @@ def _resolution(data: dict[str, Any]) -> Resolution:
             command=_text(s.get("command", "")),
             prefer=tuple(_text(p) for p in s.get("prefer", [])),
             alternatives=_alternatives(s),
+            unless=tuple(s.get("unless", [])),
         )
         for s in data["steps"]
     )

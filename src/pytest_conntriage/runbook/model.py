@@ -43,6 +43,9 @@ class Step:
     # known is used, so `dig @{resolver_address} ...` appears only when a resolver is.
     prefer: tuple[str, ...] = ()
     alternatives: tuple[Alternative, ...] = ()
+    # Placeholder names: the step is left out when one of them is known (a generic step
+    # that a more specific one replaces, e.g. "restart it" once the unit is known).
+    unless: tuple[str, ...] = ()
 
 
 @dataclass(frozen=True)

@@ -9,7 +9,10 @@ from collections.abc import Callable, Mapping
 
 # The values triage knows about a failure (triage.model.Facts.values() yields exactly
 # these). resolver_address and resolver_port split `resolver` ("127.0.0.1:5353") for
-# tools such as dig that take the two apart (`dig @ADDRESS -p PORT`).
+# tools such as dig that take the two apart (`dig @ADDRESS -p PORT`). systemd_unit is
+# the unit unless the target host was found to run without systemd; plain_unit is the
+# unit only on such a host (its process is found by the unit's name): a step or
+# command that names one of them is only shown where it fits the host.
 PLACEHOLDERS = frozenset(
     {
         "host",
@@ -20,6 +23,8 @@ PLACEHOLDERS = frozenset(
         "resolver_address",
         "resolver_port",
         "unit",
+        "systemd_unit",
+        "plain_unit",
         "service",
         "vantage",
         "listen",
@@ -55,20 +60,34 @@ def placeholders(template: str) -> tuple[str, ...]:
     return tuple(names)
 
 
+def missing(template: str, values: Mapping[str, str]) -> tuple[str, ...]:
+    """The placeholders of `template` that `values` has no value for."""
+    return tuple(
+        name for _, name, _, _ in _parse(template) if name is not None and name not in values
+    )
+
+
 def render(
-    template: str, values: Mapping[str, str], quote: Callable[[str], str] | None = None
+    template: str,
+    values: Mapping[str, str],
+    quote: Callable[[str], str] | None = None,
+    otherwise: Mapping[str, str] | None = None,
 ) -> str:
-    """Fill `template`; a value it lacks stays `<name>`; `quote` wraps each known value."""
+    """Fill `template`; `quote` wraps each known value. A value it lacks is taken from
+    `otherwise` (words that stand for it), else stays `<name>`: callers that print
+    check `missing()` first, so that no placeholder ever reaches a person."""
     out: list[str] = []
     for literal, field_name, _, _ in _parse(template):
         out.append(literal)
         if field_name is None:
             continue
         value = values.get(field_name)
-        if value is None:
-            out.append(f"<{field_name}>")
-        else:
+        if value is not None:
             out.append(quote(value) if quote else value)
+        elif otherwise is not None and field_name in otherwise:
+            out.append(otherwise[field_name])
+        else:
+            out.append(f"<{field_name}>")
     return "".join(out)
 
 

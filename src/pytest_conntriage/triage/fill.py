@@ -7,7 +7,7 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 
 from ..runbook.model import Diagnostic, Resolution, Side, Step
-from ..runbook.template import placeholders, render
+from ..runbook.template import missing, render
 
 
 @dataclass(frozen=True)
@@ -32,35 +32,67 @@ class FilledDiagnostic:
     tells: str
 
 
+# What prose says where a value is not known: words, never a <placeholder>.
+UNKNOWN_WORDS: Mapping[str, str] = {
+    "host": "the host",
+    "address": "its address",
+    "port": "the port",
+    "name": "the name",
+    "resolver": "the resolver",
+    "resolver_address": "the resolver",
+    "resolver_port": "its port",
+    "unit": "its unit",
+    "systemd_unit": "its unit",
+    "plain_unit": "its process",
+    "service": "the service",
+    "vantage": "the client",
+    "listen": "the expected address",
+    "icmp": "an ICMP error",
+    "icmp_from": "a router",
+    "idle": "a while",
+}
+
+
 def prose(template: str, values: Mapping[str, str]) -> str:
-    """Text for a person to read: values go in as they are."""
-    return render(template, values)
+    """Text for a person to read: values go in as they are; an unknown one is worded
+    (UNKNOWN_WORDS), never left as a placeholder."""
+    return render(template, values, otherwise=UNKNOWN_WORDS)
 
 
 def command(template: str, values: Mapping[str, str], prefer: Sequence[str] = ()) -> str:
-    """A command to paste into a shell: the first of `prefer` whose values are all known,
-    else `template`; every value shell-quoted, since inventory values are untrusted."""
-    if not template:
-        return ""
-    chosen = next((p for p in prefer if all(n in values for n in placeholders(p))), template)
-    return render(chosen, values, quote=shlex.quote)
+    """A command to paste into a shell: the first of `prefer`, then `template`, whose
+    values are all known; every value shell-quoted, since inventory values are
+    untrusted. "" when none can be filled: a command is never printed half-made."""
+    for chosen in (*prefer, template):
+        if chosen and not missing(chosen, values):
+            return render(chosen, values, quote=shlex.quote)
+    return ""
 
 
-def step(item: Step, values: Mapping[str, str]) -> FilledStep:
+def step(item: Step, values: Mapping[str, str]) -> FilledStep | None:
+    """The step filled in; None when it does not apply (its text names a value not
+    known, or `unless` one that is). A command that cannot be filled is left out."""
+    if missing(item.text, values) or any(name in values for name in item.unless):
+        return None
     return FilledStep(prose(item.text, values), command(item.command, values, item.prefer))
 
 
 def resolution(item: Resolution, values: Mapping[str, str]) -> FilledResolution:
+    steps = (step(s, values) for s in item.steps)
     return FilledResolution(
-        item.id, prose(item.title, values), tuple(step(s, values) for s in item.steps)
+        item.id, prose(item.title, values), tuple(s for s in steps if s is not None)
     )
 
 
-def diagnostic(item: Diagnostic, values: Mapping[str, str]) -> FilledDiagnostic:
+def diagnostic(item: Diagnostic, values: Mapping[str, str]) -> FilledDiagnostic | None:
+    """The diagnostic filled in; None when its command cannot be (left out)."""
+    filled = command(item.command, values, item.prefer)
+    if not filled:
+        return None
     return FilledDiagnostic(
         item.id,
         prose(item.title, values),
         item.side,
-        command(item.command, values, item.prefer),
+        filled,
         prose(item.tells, values),
     )

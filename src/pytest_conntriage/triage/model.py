@@ -95,6 +95,7 @@ class Score:
     cause: str
     score: int
     evidence: tuple[EvidenceLine, ...]
+    prior: int = 0  # the outcome's own weight for the cause: how well it explains it
 
 
 @dataclass(frozen=True, slots=True)
@@ -113,10 +114,19 @@ class Facts:
     icmp: str | None = None  # the ICMP error that ended the connect: "admin-prohibited", ...
     icmp_from: str | None = None  # who sent it: the target itself, or a router on the way
     idle: str | None = None  # an idle check whose connection was established: "30 s"
+    # Whether the target host runs systemd: None when its evidence did not say.
+    systemd: bool | None = None
 
     def values(self) -> dict[str, str]:
         """The known values by placeholder name (runbook.template.PLACEHOLDERS)."""
-        known = {f.name: str(v) for f in fields(self) if (v := getattr(self, f.name)) is not None}
+        known = {
+            f.name: str(v)
+            for f in fields(self)
+            if f.name != "systemd" and (v := getattr(self, f.name)) is not None
+        }
+        if self.unit:
+            # systemctl and journalctl fit a host with systemd, or one not known to lack it.
+            known["systemd_unit" if self.systemd is not False else "plain_unit"] = self.unit
         if self.resolver:
             # dig and friends take the resolver's address and port apart: `@ADDR -p PORT`.
             known["resolver_address"], known["resolver_port"] = split_resolver(self.resolver)
@@ -221,7 +231,8 @@ class Diagnosis:
     def diagnostics(self) -> tuple[FilledDiagnostic, ...]:
         """What to run next, filled in."""
         values = self.values
-        return tuple(fill.diagnostic(self.entry.diagnostics[d], values) for d in self.next_steps)
+        filled = (fill.diagnostic(self.entry.diagnostics[d], values) for d in self.next_steps)
+        return tuple(d for d in filled if d is not None)
 
     def _cause(self, score: Score, cause: Cause, values: Mapping[str, str]) -> RankedCause:
         resolutions = self.entry.resolutions

@@ -47,6 +47,11 @@ class Finding:
             raise ValueError(f"finding score {self.score} for {self.cause} is not within 0-100")
 
 
+# Two certain findings that contradict each other (one confirms, one rules out) leave
+# the cause open: this score, with both lines shown.
+CONTESTED = 50
+
+
 def from_outcome(entry: RunbookEntry, outcome: Outcome) -> tuple[Score, ...]:
     """Every cause of `entry` scored by the runbook's weight for `outcome`, in runbook order."""
     return tuple(
@@ -54,30 +59,57 @@ def from_outcome(entry: RunbookEntry, outcome: Outcome) -> tuple[Score, ...]:
             c.id,
             c.weights.get(outcome, 0),
             (template(c.why[outcome]),) if outcome in c.why else (),
+            c.weights.get(outcome, 0),
         )
         for c in entry.causes
     )
 
 
 def adjust(scores: Sequence[Score], findings: Iterable[Finding]) -> tuple[Score, ...]:
-    """Apply `findings` in order: each sets its cause's score and adds its evidence line.
+    """Re-weigh `scores` by `findings`, so that certainty comes only from evidence.
 
-    Later findings win, so stronger evidence is passed last; the outcome's own "why"
-    stays first, as the context the later lines refine.
+    - A cause no finding is about keeps the outcome's weight and its "why".
+    - Certain findings (100 confirms, 0 rules out) beat the weighing ones (1-99), and
+      among those the last one wins, so stronger evidence is passed last.
+    - Two certain findings that disagree leave the cause open (CONTESTED).
+    - A finding without a score (a fact that locates the fault without weighing it)
+      adds its line and leaves the decision to the others.
+    - The lines shown under a cause are the findings that decided it; the outcome's own
+      "why" is dropped once a finding speaks: it was a guess from the client's side
+      that the evidence has replaced (it may even describe another mechanism, such as
+      the client's own firewall when the ICMP came from the target).
+
+    Because a rule only makes a finding certain when every fact it read was gathered
+    (triage.evidence), leaving a fact out can take certainty away but never add it.
     """
-    by_id = {s.cause: s for s in scores}
+    about: dict[str, list[Finding]] = {}
     for finding in findings:
-        current = by_id.get(finding.cause)
-        if current is not None:
-            score = current.score if finding.score is None else finding.score
-            by_id[finding.cause] = Score(
-                finding.cause, score, (*current.evidence, finding.evidence)
-            )
-    return tuple(by_id[s.cause] for s in scores)
+        about.setdefault(finding.cause, []).append(finding)
+    return tuple(_decide(s, about[s.cause]) if s.cause in about else s for s in scores)
+
+
+def _decide(current: Score, findings: list[Finding]) -> Score:
+    # A finding without a score locates the fault without weighing it (the path
+    # trace's "the SYN dies after hop 2"): its line is added, the decision is the others'.
+    located = tuple(f.evidence for f in findings if f.score is None)
+    weighing = [f for f in findings if f.score is not None]
+    if not weighing:
+        return Score(current.cause, current.score, (*current.evidence, *located), current.prior)
+    certain = [f for f in weighing if f.score in (0, CONFIRMED)]
+    deciding = certain or weighing
+    lines = (*(f.evidence for f in deciding), *located)
+    scores = {f.score for f in certain}
+    if len(scores) > 1:
+        return Score(current.cause, CONTESTED, lines, current.prior)
+    score = deciding[-1].score
+    assert score is not None  # weighing findings all have one
+    return Score(current.cause, score, lines, current.prior)
 
 
 def ranked(scores: Iterable[Score]) -> tuple[Score, ...]:
-    """Highest score first, ties in runbook order; ruled-out causes (score 0) land last.
+    """Highest score first; between equal scores, the cause the outcome itself fits
+    better (two confirmed faults: the one that explains this failure first), then
+    runbook order; ruled-out causes (score 0) land last, in runbook order.
 
     Equal rankings come back as one shared tuple: thousands of failures with the same
     outcome and evidence keep a single ranking between them.
@@ -87,7 +119,8 @@ def ranked(scores: Iterable[Score]) -> tuple[Score, ...]:
 
 @functools.lru_cache(maxsize=1024)
 def _ranked(scores: tuple[Score, ...]) -> tuple[Score, ...]:
-    return tuple(sorted(scores, key=lambda s: -s.score))  # sorted() is stable
+    # sorted() is stable: runbook order breaks the remaining ties.
+    return tuple(sorted(scores, key=lambda s: (-s.score, -s.prior if s.score > 0 else 0)))
 
 
 def diagnostic_order(entry: RunbookEntry, scores: Iterable[Score]) -> tuple[str, ...]:

@@ -53,6 +53,17 @@ def _icmp(kind_suffix: str, *, from_target: bool | None) -> Applies:
     return applies
 
 
+def _icmp_from_target_except(*suffixes: str) -> Applies:
+    """An ICMP error of any other kind than `suffixes`, sent by the target itself."""
+
+    def applies(outcome: Outcome, facts: Facts) -> bool:
+        if facts.icmp is None or facts.icmp.endswith(suffixes):
+            return False
+        return facts.icmp_from == facts.address
+
+    return applies
+
+
 def _prohibited_locally(outcome: Outcome, facts: Facts) -> bool:
     # EACCES/EPERM with no ICMP message: the client's own kernel refused to send, from a
     # `prohibit` route or its own firewall's OUTPUT chain. Nothing on the network did.
@@ -109,6 +120,32 @@ FACT_RULES: tuple[Rule, ...] = (
         score=95,
         evidence="{address} itself answered with {icmp}: its host firewall rejects the connection",
         applies=_icmp("prohibited", from_target=True),
+    ),
+    # A host does not call itself unreachable: from the target, these are a REJECT rule's.
+    Rule(
+        name="icmp-unreachable-from-target",
+        cause="host-firewall",
+        score=90,
+        evidence="{address} itself answered with {icmp}: a REJECT rule in its own firewall "
+        "sends that",
+        applies=_icmp_from_target_except("port-unreachable", "prohibited"),
+    ),
+    # Whatever the kind, an ICMP error sent by the target itself means the SYN got there:
+    # the path works, and no filter on the way stopped it.
+    Rule(
+        name="icmp-from-target/routing",
+        cause="routing",
+        score=0,
+        evidence="the ICMP error came back from {address} itself, so the path to it works",
+        applies=_icmp("", from_target=True),
+    ),
+    Rule(
+        name="icmp-from-target/network-acl",
+        cause="network-acl",
+        score=10,
+        evidence="the ICMP error came from {address} itself, not from a router or firewall "
+        "on the way",
+        applies=_icmp("", from_target=True),
     ),
     *(
         Rule(
