@@ -133,6 +133,13 @@ def test_a_failed_batch_leaves_every_fact_unknown() -> None:
         assert "ssh: connect to host srv" in (seen.why(fact) or ""), fact
 
 
+def test_a_batch_that_never_ran_knows_nothing() -> None:
+    host = HostEvidence(ran=False, unavailable=(("batch", "ssh: Connection timed out"),))
+    seen = HostFacts(host)
+    assert {seen.state(f) for f in Fact} == {Knowledge.UNKNOWN}
+    assert seen.why(Fact.LISTENERS) == "batch: ssh: Connection timed out"
+
+
 def test_a_cut_batch_still_knows_what_it_saw() -> None:
     host = HostEvidence(listeners=(SERVING,), unavailable=(("batch", "ended early"),))
     seen = HostFacts(host)

@@ -105,6 +105,8 @@ class HostFacts:
     def why(self, fact: Fact) -> str | None:
         """Why `fact` is unknown, in the collector's words; None when it was gathered."""
         host = self.host
+        if not host.ran:  # no output came back at all: nothing was seen
+            return f"batch: {host.why_unavailable('batch') or 'no output came back'}"
         gaps = dict(host.unavailable)
         present = bool(_VALUE[fact](host))
         for what, why in host.unavailable:
