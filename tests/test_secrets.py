@@ -1,9 +1,10 @@
 """No password from a host spec ever appears in anything a run writes: the terminal (with
-`-l`, `--tb=long`, `-rA` and testinfra's DEBUG log), the JUnit file, an xdist run, and
+`-l`, `--tb=long`, `-rA`, `-vv` and testinfra's DEBUG log), the JUnit file, an xdist run, and
 `.pytest_cache`, through every way a host spec can go wrong."""
 
 from __future__ import annotations
 
+import contextlib
 import json
 
 import pytest
@@ -109,7 +110,7 @@ def test_a_host_that_fails_at_run_time_shows_no_password(
     (pytester.path / "inv.yml").write_text(_runtime_inventory(port))
     pytester.makepyfile(test_user=USER_TEST)
     junit = pytester.path / "junit.xml"
-    extra = ("-n", "2") if mode == "xdist" else ("--log-level=DEBUG",)
+    extra = ("-n", "2") if mode == "xdist" else ("--log-level=DEBUG", "-vv")
     result = pytester.runpytest_subprocess(
         "--inventory", "inv.yml", *LOUD, f"--junitxml={junit}", *extra, timeout=300
     )
@@ -122,4 +123,25 @@ def test_a_host_that_fails_at_run_time_shows_no_password(
     # The batch's gap is one line, in the transport's words.
     assert "  win: batch: cannot open host win: RuntimeError: You must install" in shown
     assert "test_mine[" in shown
+    assert (pytester.path / ".pytest_cache").is_dir()  # swept too
     assert SECRET not in shown
+
+
+def test_testinfras_debug_log_of_the_sshpass_command_is_masked(
+    caplog: pytest.LogCaptureFixture,
+) -> None:
+    # testinfra logs every command it runs at DEBUG; for ssh:// with a password that is
+    # `sshpass -p PASSWORD ssh ...` (whether or not sshpass is installed).
+    from pytest_conntriage.hosts import HostPool
+    from pytest_conntriage.inventory.model import Host, Location
+
+    port = closed_port("127.0.0.2")
+    spec = f"ssh://deploy:{SECRET}@127.0.0.2:{port}?timeout=2&controlpersist=0"
+    pool = HostPool({"pw": Host("pw", spec, False, Location("inv.yml", 1, 1))})
+    # ssh is refused (with sshpass installed, testinfra raises): only the log matters.
+    with caplog.at_level("DEBUG", logger="testinfra"), contextlib.suppress(RuntimeError):
+        pool.shell("pw").run("true")
+    logged = "\n".join(r.getMessage() for r in caplog.records)
+    assert "sshpass -p" in logged  # the line that carried it was logged ...
+    assert SECRET not in logged  # ... masked
+    assert SECRET not in caplog.text
