@@ -595,3 +595,36 @@ def test_reasons_agree_with_the_verdict_they_are_shown_under() -> None:
     )
     assert verdicts(d)["network-acl"] is LIKELY
     assert lines_of(d, "network-acl")[0].startswith("srv listens on port 8080")
+
+
+def test_the_path_is_blamed_only_when_listening_and_admitting_are_both_known() -> None:
+    """network-acl is raised only when the host listens and its firewall admits the SYN:
+    with either fact unknown it keeps the outcome's own weight."""
+    host = HostEvidence(addresses=(ADDRESS,), listeners=(SERVING,), firewall_effective=ACCEPT)
+    acl = lines_of(diagnosis(Outcome.TIMEOUT, host), "network-acl")
+    assert acl[0].startswith("srv listens on port 8080 and its own firewall admits it")
+    baseline = lines_of(diagnosis(Outcome.TIMEOUT, None), "network-acl")
+    for fact in (Fact.LISTENERS, Fact.FIREWALL):
+        assert lines_of(diagnosis(Outcome.TIMEOUT, without(host, fact)), "network-acl") == (
+            baseline
+        ), fact
+
+
+def test_a_late_start_is_read_only_from_what_was_gathered() -> None:
+    """Refused, yet a young process listens now (no systemd): not-ready. Without the
+    listener's owner or the process ages there is nothing to say it started late."""
+    young = HostEvidence(
+        addresses=(ADDRESS,),
+        init="other",
+        listeners=(SERVING,),
+        processes=(ProcessAge(7, 5, "/usr/bin/api --serve"),),
+        unavailable=(("unit", "systemd is not PID 1 on the host: see process ages instead"),),
+    )
+    d = diagnosis(Outcome.REFUSED, young)
+    assert verdicts(d)["not-ready"] is LIKELY
+    assert "started 5 s ago" in lines_of(d, "not-ready")[0]
+    for fact in (Fact.LISTENERS, Fact.LISTENER_PROCESSES):
+        gone = without(young, fact)
+        if fact is Fact.LISTENER_PROCESSES:
+            gone = dataclasses.replace(gone, listeners=(Listener("0.0.0.0", PORT, 0, 128),))
+        assert verdicts(diagnosis(Outcome.REFUSED, gone))["not-ready"] is POSSIBLE, fact
