@@ -107,18 +107,18 @@ closed:
 """
 
 EXPECTED_OUTCOMES = {
-    "test_dns[api.test@127.0.0.1:*]": "passed",
-    "test_tcp[local->api.test:*@127.0.0.2]": "passed",
-    "test_tcp[local->127.0.0.3:*]": "refused",
-    "test_tcp[local->127.0.0.4:*]": "timeout",
-    "test_dns[stale.test@127.0.0.1:*]": "dns-mismatch",
-    "test_tcp[local->stale.test:*@127.0.0.9]": "refused",
-    "test_dns[gone.test@127.0.0.1:*]": "dns-nxdomain",
-    "test_tcp[local->gone.test:80@unresolved]": "dns-nxdomain",
-    "test_dns[broken.test@127.0.0.1:*]": "dns-servfail",
-    "test_tcp[local->broken.test:80@unresolved]": "dns-servfail",
-    "test_dns[silent.test@127.0.0.1:*]": "dns-timeout",
-    "test_tcp[local->silent.test:80@unresolved]": "dns-timeout",
+    "test_dns[web:api.test@127.0.0.1:*]": "passed",
+    "test_tcp[web:local->api.test:*]": "passed",
+    "test_tcp[api:local->127.0.0.3:*]": "refused",
+    "test_tcp[queue:local->127.0.0.4:*]": "timeout",
+    "test_dns[billing:stale.test@127.0.0.1:*]": "dns-mismatch",
+    "test_tcp[billing:local->stale.test:*]": "refused",
+    "test_dns[legacy:gone.test@127.0.0.1:*]": "dns-nxdomain",
+    "test_tcp[legacy:local->gone.test:80]": "dns-nxdomain",
+    "test_dns[broken:broken.test@127.0.0.1:*]": "dns-servfail",
+    "test_tcp[broken:local->broken.test:80]": "dns-servfail",
+    "test_dns[silent:silent.test@127.0.0.1:*]": "dns-timeout",
+    "test_tcp[silent:local->silent.test:80]": "dns-timeout",
     "test_closed[local->127.0.0.2:*]": "passed|open",
 }
 
@@ -218,14 +218,14 @@ def test_terminal_summary_groups_failures_by_outcome_and_cause(pytester: pytest.
             "*= connectivity triage =*",
             "11 failed connectivity checks, by outcome and top cause:",
             "     1 × refused            service-down: *",
-            "*test_tcp[[]local->127.0.0.3:*[]]",
+            "*test_tcp[[]api:local->127.0.0.3:*[]]",
         ]
     )
     # The stale record's address is not the one the inventory expects for the name.
     result.stdout.fnmatch_lines(
         [
             "     1 × refused            dns-wrong-host: *",
-            "*test_tcp[[]local->stale.test:*@127.0.0.9[]]",
+            "*test_tcp[[]billing:local->stale.test:*[]]",
         ]
     )
     result.stdout.fnmatch_lines(["     1 × timeout            *"])
@@ -237,7 +237,7 @@ def test_junit_carries_message_body_and_properties(pytester: pytest.Pytester) ->
     junit = pytester.path / "junit.xml"
     result = run_inventory(pytester, f"--junitxml={junit}")
     cases = junit_cases(junit)
-    name = next(k for k in cases if k.startswith("test_tcp[local->127.0.0.3:"))
+    name = next(k for k in cases if k.startswith("test_tcp[api:local->127.0.0.3:"))
     outcome, props, message, body = cases[name]
     assert outcome == "refused"
     assert "\n" not in message
@@ -249,7 +249,7 @@ def test_junit_carries_message_body_and_properties(pytester: pytest.Pytester) ->
     assert props["conntriage.causes"].startswith("service-down,wrong-port-or-interface")
     assert props["conntriage.top_cause"] == "service-down"
     # A passing check still tells the dashboard what it saw.
-    passed = next(v for k, v in cases.items() if k.startswith("test_tcp[local->api.test:"))
+    passed = next(v for k, v in cases.items() if k.startswith("test_tcp[web:local->api.test:"))
     assert passed[0] == "passed"
     assert passed[1]["conntriage.outcome"] == "open"
     # pytest's own writer, no xunit2 warning about record_property.
@@ -295,7 +295,7 @@ def test_collect_only_probes_nothing(
     port = pending_listener.port
     text = f"version: 1\nservices:\n  s:\n    address: 127.0.0.7\n    ports: [{port}]\n"
     result = run_inventory(pytester, "--collect-only", "-q", text=text)
-    result.stdout.fnmatch_lines([f"*test_tcp[[]local->127.0.0.7:{pending_listener.port}[]]"])
+    result.stdout.fnmatch_lines([f"*test_tcp[[]s:local->127.0.0.7:{pending_listener.port}[]]"])
     assert pending_listener.handshakes() == 0
 
 
@@ -458,10 +458,10 @@ def test_a_vantage_host_probes_and_is_classified_the_same_way(
     result.assert_outcomes(passed=2, failed=2)
     outcomes = {name: case[0] for name, case in junit_cases(junit).items()}
     assert outcomes == {
-        f"test_tcp[local->127.0.0.2:{web.port}]": "passed",
-        f"test_tcp[me->127.0.0.2:{web.port}]": "passed",
-        f"test_tcp[me->127.0.0.4:{queue.port}]": "timeout",
-        f"test_tcp[me->127.0.0.3:{refused}]": "refused",
+        f"test_tcp[web:local->127.0.0.2:{web.port}]": "passed",
+        f"test_tcp[web:me->127.0.0.2:{web.port}]": "passed",
+        f"test_tcp[queue:me->127.0.0.4:{queue.port}]": "timeout",
+        f"test_tcp[api:me->127.0.0.3:{refused}]": "refused",
     }
 
 
@@ -525,8 +525,8 @@ def test_checks_are_collected_under_the_inventory_that_defines_them(
         "--inventory", "edge.yml", "--inventory", "core.yml", "-v", f"--junitxml={junit}"
     )
     result.assert_outcomes(failed=2)
-    result.stdout.fnmatch_lines([f"edge.yml::test_tcp[[]local->127.0.0.2:{first}[]] FAILED*"])
-    result.stdout.fnmatch_lines([f"core.yml::test_tcp[[]local->127.0.0.3:{second}[]] FAILED*"])
+    result.stdout.fnmatch_lines([f"edge.yml::test_tcp[[]a:local->127.0.0.2:{first}[]] FAILED*"])
+    result.stdout.fnmatch_lines([f"core.yml::test_tcp[[]b:local->127.0.0.3:{second}[]] FAILED*"])
     classnames = {c.get("classname") for c in ET.parse(junit).getroot().iter("testcase")}
     assert classnames == {"edge.yml", "core.yml"}
 
@@ -544,7 +544,7 @@ def test_idle_check_tells_a_connection_that_dies_while_idle(pytester: pytest.Pyt
     result.stdout.fnmatch_lines(
         [
             "conntriage: inventory *: 2 checks (0 dns, 1 tcp, 0 closed, 1 idle)*",
-            f"*_ test_idle[[]local->127.0.0.2:{server.port}[]] _*",
+            f"*_ test_idle[[]s:local->127.0.0.2:{server.port}[]] _*",
             "idle local -> 127.0.0.2:*, service s",
             "  outcome: reset — 127.0.0.2:*: established in * ms, then closed by the peer (FIN)"
             " after 1 s idle",
@@ -634,17 +634,25 @@ def test_host_checks_read_listening_sockets_and_processes_on_the_host(
     )
 
 
-def test_suite_ids_match_what_pytest_parametrize_would_make(pytester: pytest.Pytester) -> None:
-    """The built-in suite's items are named as pytest names parametrized tests, repeats too:
-    two services on one endpoint are `..._0` and `..._1` in both."""
+def test_suite_ids_name_the_service_and_match_what_pytest_parametrize_would_make(
+    pytester: pytest.Pytester,
+) -> None:
+    """Two services on one endpoint are told apart by their names, not `_0`/`_1`; a true
+    repeat (one closed rule written twice) gets pytest's parametrize suffix; a user's own
+    test parametrized with the checks gets the very same ids."""
     port = closed_port("127.0.0.3")
     inventory = pytester.path / "inventory.yml"
     inventory.write_text(
         "version: 1\ndefaults:\n  timeout: 200ms\nservices:\n"
         f"  api:\n    address: 127.0.0.3\n    ports: [{port}]\n"
         f"  api-again:\n    address: 127.0.0.3\n    ports: [{port}, 1]\n"
+        "closed:\n"
+        f"  - address: 127.0.0.3\n    ports: [{port + 1}]\n"
+        f"  - address: 127.0.0.3\n    ports: [{port + 1}]\n"
     )
-    pytester.makepyfile(test_mine="def test_tcp(tcp_check):\n    pass\n")
+    pytester.makepyfile(
+        test_mine="def test_tcp(tcp_check):\n    pass\n\ndef test_closed(closed_check):\n    pass\n"
+    )
     result = pytester.runpytest_subprocess("--inventory", str(inventory), "--collect-only", "-q")
     ids = [line for line in result.outlines if "::" in line]
     suite = sorted(i.split("::")[1] for i in ids if i.startswith("inventory.yml::"))
@@ -652,8 +660,10 @@ def test_suite_ids_match_what_pytest_parametrize_would_make(pytester: pytest.Pyt
     assert suite == mine
     assert suite == sorted(
         [
-            f"test_tcp[local->127.0.0.3:{port}_0]",
-            f"test_tcp[local->127.0.0.3:{port}_1]",
-            "test_tcp[local->127.0.0.3:1]",
+            f"test_tcp[api:local->127.0.0.3:{port}]",
+            f"test_tcp[api-again:local->127.0.0.3:{port}]",
+            "test_tcp[api-again:local->127.0.0.3:1]",
+            f"test_closed[local->127.0.0.3:{port + 1}_0]",
+            f"test_closed[local->127.0.0.3:{port + 1}_1]",
         ]
     )

@@ -11,7 +11,7 @@ from typing import TypeVar
 import pytest
 from _pytest.outcomes import Failed  # pytest.fail.Exception, importable for typing
 
-from .checks import Check, CheckKind, DnsCheck, TcpCheck, is_ip_literal
+from .checks import Check, CheckKind, DnsCheck, TcpCheck
 from .evaluate import CheckResult, Evaluator
 from .inventory.model import LOCAL_VANTAGE, DnsMatch, DnsSpec, Location, Policy, Resolver
 from .probe.idle import KEEPALIVE_INTERVAL_S, KEEPALIVE_PROBES, idle_seconds
@@ -115,7 +115,6 @@ def _tcp(kind: CheckKind, host: str, port: int, policy: Policy, where: Location)
         target=host,
         port=port,
         vantage=LOCAL_VANTAGE,
-        address=host if is_ip_literal(host) else None,
         resolvers=(),
         policy=policy,
         location=where,

@@ -1,8 +1,14 @@
-"""Inventory → checks: one frozen Check per test, with the stable id pytest shows."""
+"""Inventory → checks: one frozen Check per test, with the stable id pytest shows.
+
+Ids are made from the inventory alone (kind, service, vantage, name, port), never from
+what a name resolves to: a record that changes, or a resolver that is down, must not
+rename a test (GitLab keeps a test's history by its name). A name is resolved when
+its check runs, and a name with several addresses is one check that tries them all.
+"""
 
 from __future__ import annotations
 
-from collections.abc import Iterator, Mapping
+from collections.abc import Iterator
 from dataclasses import dataclass, replace
 from enum import Enum
 from ipaddress import ip_address
@@ -27,12 +33,6 @@ class CheckKind(str, Enum):
     LISTENING = "listening"  # something listens on the port where clients connect
     FIREWALL = "firewall"  # the host's own firewall admits tcp to the port from here
     SERVICE = "service"  # the unit is active
-
-
-# A name and the resolvers asked for it; () = the system resolver.
-Lookup = tuple[str, tuple[Resolver, ...]]
-# What each name resolved to when the checks were planned; () = it did not resolve.
-Resolutions = Mapping[Lookup, tuple[str, ...]]
 
 
 def is_ip_literal(text: str) -> bool:
@@ -64,18 +64,22 @@ class DnsCheck:
 
     @property
     def id(self) -> str:
-        return f"{self.name}@{self.resolver or 'system'}"
+        """ "api:api.example.com@192.0.2.53": the service, the name, the resolver asked."""
+        return f"{self.service}:{self.name}@{self.resolver or 'system'}"
 
 
 @dataclass(frozen=True, slots=True)
 class TcpCheck:
-    """A handshake from `vantage` to `address`:`port` must complete (TCP) or not (CLOSED)."""
+    """A handshake from `vantage` to `target`:`port` must complete (TCP) or not (CLOSED).
+
+    A name is resolved when the check runs (by `resolvers`, or the system's), and every
+    address it has is tried: the check passes when each of them does.
+    """
 
     kind: CheckKind
     target: str  # as the inventory wrote it: a name or an IP literal
     port: int
     vantage: str
-    address: str | None  # the IP to connect to; None: the name did not resolve when planned
     resolvers: tuple[Resolver, ...]
     policy: Policy
     location: Location
@@ -97,11 +101,15 @@ class TcpCheck:
         return None if is_ip_literal(self.target) else self.target
 
     @property
+    def address(self) -> str | None:
+        """The IP literal the inventory gave; None for a name (resolved when run)."""
+        return self.target if is_ip_literal(self.target) else None
+
+    @property
     def id(self) -> str:
+        """ "api:local->api.example.com:443"; a closed rule has no service: "local->db:22"."""
         text = f"{self.vantage}->{host_port(self.target, self.port)}"
-        if self.address != self.target:
-            text += f"@{self.address or 'unresolved'}"
-        return text
+        return f"{self.service}:{text}" if self.service else text
 
 
 @dataclass(frozen=True, slots=True)
@@ -112,13 +120,18 @@ class HostCheck:
     host: str  # the inventory alias of the machine
     service: str
     port: int  # 0 for SERVICE checks
-    addresses: tuple[str | None, ...]  # where clients connect (resolved); None: unresolved
+    target: str  # where clients connect, as the inventory wrote it: a name or an IP literal
+    resolvers: tuple[Resolver, ...]  # who resolves `target` when it is a name
     unit: str | None
     listen: str | None
     policy: Policy
     location: Location
     tags: tuple[str, ...] = ()
-    name: str | None = None  # the service's DNS name, if it has one
+
+    @property
+    def name(self) -> str | None:
+        """The service's DNS name, if it has one."""
+        return None if is_ip_literal(self.target) else self.target
 
     @property
     def id(self) -> str:
@@ -155,42 +168,28 @@ class Plan:
         return tuple(dict.fromkeys(c.vantage for c in (*self.tcp, *self.closed)))
 
 
-def lookups(inventory: Inventory) -> list[Lookup]:
-    """The names whose addresses the tcp and closed checks need, each once."""
-    wanted: dict[Lookup, None] = {}
-    for service in inventory.services:
-        if not is_ip_literal(service.address):
-            wanted[(service.address, service.dns.resolvers)] = None
-    for rule in inventory.closed:
-        if not is_ip_literal(rule.address):
-            wanted[(rule.address, rule.resolvers)] = None
-    return list(wanted)
-
-
-def plan(inventory: Inventory, resolutions: Resolutions) -> Plan:
-    """Expand the inventory into checks, using the addresses each name resolved to."""
+def plan(inventory: Inventory) -> Plan:
+    """Expand the inventory into checks: no name is resolved here (see the module doc)."""
     dns: list[DnsCheck] = []
     tcp: list[TcpCheck] = []
     closed: list[TcpCheck] = []
     idle: list[TcpCheck] = []
     host: list[HostCheck] = []
     for service in inventory.services:
-        host.extend(_host_checks(service, resolutions))
+        host.extend(_host_checks(service))
         dns.extend(_dns_checks(service))
-        service_tcp = list(_tcp_checks(service, resolutions))
+        service_tcp = list(_tcp_checks(service))
         tcp.extend(service_tcp)
         if service.idle > 0:
             idle.extend(replace(c, kind=CheckKind.IDLE, idle=service.idle) for c in service_tcp)
     for rule in inventory.closed:
-        closed.extend(_closed_checks(rule, resolutions))
+        closed.extend(_closed_checks(rule))
     return Plan(tuple(dns), tuple(tcp), tuple(closed), tuple(idle), tuple(host))
 
 
-def _host_checks(service: Service, found: Resolutions) -> Iterator[HostCheck]:
+def _host_checks(service: Service) -> Iterator[HostCheck]:
     if service.host is None:
         return
-    addresses = tuple(_addresses(service.address, service.dns.resolvers, found))
-    name = None if is_ip_literal(service.address) else service.address
 
     def check(kind: CheckKind, port: int, where: Location) -> HostCheck:
         assert service.host is not None
@@ -199,13 +198,13 @@ def _host_checks(service: Service, found: Resolutions) -> Iterator[HostCheck]:
             service.host,
             service.name,
             port,
-            addresses,
+            service.address,
+            service.dns.resolvers,
             service.unit,
             service.listen,
             service.policy,
             where,
             service.tags,
-            name,
         )
 
     for kind in (CheckKind.LISTENING, CheckKind.FIREWALL):
@@ -213,14 +212,6 @@ def _host_checks(service: Service, found: Resolutions) -> Iterator[HostCheck]:
             yield check(kind, port, service.port_location(port))
     if service.unit:
         yield check(CheckKind.SERVICE, 0, service.location)
-
-
-def _addresses(
-    address: str, resolvers: tuple[Resolver, ...], found: Resolutions
-) -> list[str | None]:
-    if is_ip_literal(address):
-        return [address]
-    return list(found.get((address, resolvers), ())) or [None]
 
 
 def _dns_checks(service: Service) -> Iterator[DnsCheck]:
@@ -238,40 +229,36 @@ def _dns_checks(service: Service) -> Iterator[DnsCheck]:
         )
 
 
-def _tcp_checks(service: Service, found: Resolutions) -> Iterator[TcpCheck]:
+def _tcp_checks(service: Service) -> Iterator[TcpCheck]:
     for vantage in service.vantages:
-        for address in _addresses(service.address, service.dns.resolvers, found):
-            for port in service.ports:
-                yield TcpCheck(
-                    kind=CheckKind.TCP,
-                    target=service.address,
-                    port=port,
-                    vantage=vantage,
-                    address=address,
-                    resolvers=service.dns.resolvers,
-                    policy=service.policy,
-                    location=service.port_location(port),
-                    tags=service.tags,
-                    service=service.name,
-                    host=service.host,
-                    unit=service.unit,
-                    listen=service.listen,
-                    expected=service.dns.expect,
-                )
+        for port in service.ports:
+            yield TcpCheck(
+                kind=CheckKind.TCP,
+                target=service.address,
+                port=port,
+                vantage=vantage,
+                resolvers=service.dns.resolvers,
+                policy=service.policy,
+                location=service.port_location(port),
+                tags=service.tags,
+                service=service.name,
+                host=service.host,
+                unit=service.unit,
+                listen=service.listen,
+                expected=service.dns.expect,
+            )
 
 
-def _closed_checks(rule: ClosedRule, found: Resolutions) -> Iterator[TcpCheck]:
+def _closed_checks(rule: ClosedRule) -> Iterator[TcpCheck]:
     for vantage in rule.vantages:
-        for address in _addresses(rule.address, rule.resolvers, found):
-            for port in rule.ports:
-                yield TcpCheck(
-                    kind=CheckKind.CLOSED,
-                    target=rule.address,
-                    port=port,
-                    vantage=vantage,
-                    address=address,
-                    resolvers=rule.resolvers,
-                    policy=rule.policy,
-                    location=rule.location,
-                    tags=rule.tags,
-                )
+        for port in rule.ports:
+            yield TcpCheck(
+                kind=CheckKind.CLOSED,
+                target=rule.address,
+                port=port,
+                vantage=vantage,
+                resolvers=rule.resolvers,
+                policy=rule.policy,
+                location=rule.location,
+                tags=rule.tags,
+            )

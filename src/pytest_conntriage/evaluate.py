@@ -4,28 +4,29 @@ from __future__ import annotations
 
 import asyncio
 import concurrent.futures
+import itertools
 import threading
 import time
 from collections.abc import Callable, Coroutine, Hashable, Iterable
 from dataclasses import dataclass, replace
-from functools import partial
 from typing import Any
 
 from . import hostcheck
-from .checks import Check, CheckKind, DnsCheck, HostCheck, Lookup, Resolutions, TcpCheck
+from .checks import Check, CheckKind, DnsCheck, HostCheck, TcpCheck
 from .collect import EvidenceCollector
 from .evidence import ClientEvidence, HostEvidence, Packet
 from .evidence.path import worth_tracing
 from .hosts import HostPool, HostUnavailable
-from .inventory.model import LOCAL_VANTAGE, DnsMatch, Policy, Resolver
+from .inventory.model import LOCAL_VANTAGE, DnsMatch, Resolver
 from .outcome import Outcome
-from .probe.dns import RESOLV_CONF, ask_resolver, resolve_system
+from .probe.dns import RESOLV_CONF, SYSTEM, ask_resolver, resolve_system
 from .probe.engine import Engine
 from .probe.idle import hold_idle, idle_seconds
 from .probe.remote import connect_from
 from .probe.result import Attempt, ProbeResult
 from .probe.retry import with_retries
 from .probe.tcp import connect_once, open_connection
+from .resolution import Resolution, disagreement, may_ask_system
 from .runbook.model import Runbook
 from .triage import Finding, diagnose
 from .triage import evidence as evidence_rules
@@ -47,6 +48,9 @@ class CheckResult:
     # Why there is no diagnosis although the check failed: a crash while gathering
     # evidence or ranking ("ranking: KeyError: 'x'"). The verdict stands without it.
     triage_error: str = ""
+    # A failed tcp check on a name: what each resolver answers for it now (when there
+    # is more than one to ask).
+    answers_now: Resolution | None = None
 
     @property
     def outcome(self) -> Outcome:
@@ -71,33 +75,51 @@ class Evaluator:
         # The vantages each tcp target is probed from in this run (this process's share
         # under xdist), so a failure can say where the same target is reachable from
         # without probing from a vantage nobody selected.
-        self._vantages: dict[Hashable, dict[str, TcpCheck]] = {}
+        self._vantages: dict[Hashable, list[TcpCheck]] = {}
         self._vantages_lock = threading.Lock()
 
-    # -- planning: names the tcp checks need, resolved once per run -----------------
+    # -- names: resolved when a check runs, each resolver's answer kept ---------------
 
-    def resolve_all(self, wanted: Iterable[Lookup], policy: Policy) -> Resolutions:
-        """Resolve every name concurrently; a name that does not resolve maps to ()."""
-        futures = {
-            lookup: self.engine.submit(("lookup", lookup), partial(self._lookup, lookup, policy))
-            for lookup in wanted
-        }
-        found: dict[Lookup, tuple[str, ...]] = {}
-        for lookup, future in futures.items():
-            attempt = future.result()
-            found[lookup] = attempt.answers if attempt.outcome is Outcome.RESOLVED else ()
-        return found
+    async def resolve(
+        self, name: str, resolvers: tuple[Resolver, ...], timeout: float, fresh: bool = False
+    ) -> Resolution:
+        """What each of `resolvers` (() = the system resolver) answers for `name`.
 
-    async def _lookup(self, lookup: Lookup, policy: Policy) -> Attempt:
-        """Union of what every resolver answers: a stale resolver's address gets probed too."""
-        name, resolvers = lookup
-        attempts = await asyncio.gather(
-            *(self._resolve_once(name, r, policy.timeout) for r in resolvers or (None,))
+        Once per run for every check that asks (`fresh`: ask again, for a retry or a
+        gate that waits for the record to appear).
+        """
+        if fresh:
+            return await self._lookup(name, resolvers, timeout)
+        return await self.engine.once(
+            ("lookup", name, resolvers, timeout), lambda: self._lookup(name, resolvers, timeout)
         )
-        answers = sorted({a for attempt in attempts for a in attempt.answers})
-        if answers:
-            return Attempt(Outcome.RESOLVED, 0.0, answers=tuple(answers))
-        return attempts[0]
+
+    async def _lookup(
+        self, name: str, resolvers: tuple[Resolver, ...], timeout: float
+    ) -> Resolution:
+        answers = await asyncio.gather(
+            *(self._resolve_once(name, r, timeout) for r in resolvers or (None,))
+        )
+        return Resolution(name, tuple(answers))
+
+    async def _answers_now(self, check: TcpCheck) -> Resolution | None:
+        """What every resolver of a failed check's name answers now, and the system
+        resolver too when the inventory names others; None when one resolver is all."""
+        name = check.name
+        if name is None:
+            return None
+        asked: tuple[Resolver | None, ...] = check.resolvers or (None,)
+        if check.resolvers and may_ask_system(name):
+            asked += (None,)
+        if len(asked) < 2:
+            return None
+
+        async def ask() -> Resolution:
+            timeout = check.policy.timeout
+            answers = await asyncio.gather(*(self._resolve_once(name, r, timeout) for r in asked))
+            return Resolution(name, tuple(answers))
+
+        return await self.engine.once(("answers-now", name, asked), ask)
 
     async def _resolve_once(self, name: str, resolver: Resolver | None, timeout: float) -> Attempt:
         if resolver is None:
@@ -120,8 +142,9 @@ class Evaluator:
     def _note_vantage(self, check: Check) -> None:
         if isinstance(check, TcpCheck) and check.kind is CheckKind.TCP:
             with self._vantages_lock:
-                seen = self._vantages.setdefault(_endpoint_key(check), {})
-                seen.setdefault(check.vantage, check)
+                seen = self._vantages.setdefault(_endpoint_key(check), [])
+                if all(other.vantage != check.vantage for other in seen):
+                    seen.append(check)
 
     async def _evaluate(self, check: Check) -> CheckResult:
         if isinstance(check, HostCheck):
@@ -145,20 +168,40 @@ class Evaluator:
         gaps: tuple[str, ...] = ()
         elsewhere: tuple[tuple[str, Outcome], ...] = ()
         systemd: bool | None = None
+        answers_now: Resolution | None = None
         try:
             if isinstance(check, TcpCheck) and check.kind is CheckKind.TCP:
-                elsewhere = await self._from_other_vantages(check)
-                findings, gaps, systemd = await self._evidence(check, result.final)
+                final = result.final
+                elsewhere, answers_now, (findings, gaps, systemd) = await asyncio.gather(
+                    self._from_other_vantages(check),
+                    self._answers_now(check),
+                    self._evidence(check, final),
+                )
+                if check.name is not None:
+                    disagreeing = disagreement(check.name, final.tried, check.expect_open)
+                    # Before the host's evidence: what was seen on the host weighs more.
+                    findings = ((disagreeing,) if disagreeing else ()) + findings
         except Exception as exc:
             crash = self._crash("evidence", exc)
-            return CheckResult(check, passed, result, elsewhere=elsewhere, triage_error=crash)
+            return CheckResult(
+                check,
+                passed,
+                result,
+                elsewhere=elsewhere,
+                triage_error=crash,
+                answers_now=answers_now,
+            )
         try:
             facts = replace(facts_for(check, result.final), systemd=systemd)
             diagnosis = diagnose(result.outcome, facts, self.runbook, findings)
         except Exception as exc:
             crash = self._crash("ranking", exc)
-            return CheckResult(check, passed, result, None, gaps, elsewhere, crash)
-        return CheckResult(check, passed, result, diagnosis, gaps, elsewhere)
+            return CheckResult(
+                check, passed, result, None, gaps, elsewhere, crash, answers_now=answers_now
+            )
+        return CheckResult(
+            check, passed, result, diagnosis, gaps, elsewhere, answers_now=answers_now
+        )
 
     def _tcp_probe(self, check: TcpCheck) -> Coroutine[Any, Any, ProbeResult]:
         """The check's probe, shared with every check that would run the very same one.
@@ -167,9 +210,12 @@ class Evaluator:
         can answer differently, and a vantage that cannot be reached has no answer.
         """
         wanted = _wanted(check)
+        attempts = itertools.count()
         return self.engine.once(
             _probe_key(check),
-            lambda: with_retries(lambda: self._tcp_attempt(check), check.policy, wanted),
+            lambda: with_retries(
+                lambda: self._tcp_attempt(check, fresh=next(attempts) > 0), check.policy, wanted
+            ),
         )
 
     async def _from_other_vantages(self, check: TcpCheck) -> tuple[tuple[str, Outcome], ...]:
@@ -177,8 +223,8 @@ class Evaluator:
         with self._vantages_lock:
             others = [
                 other
-                for vantage, other in self._vantages.get(_endpoint_key(check), {}).items()
-                if vantage != check.vantage
+                for other in self._vantages.get(_endpoint_key(check), ())
+                if other.vantage != check.vantage
             ]
         results = await asyncio.gather(*(self._tcp_probe(other) for other in others))
         return tuple((other.vantage, r.outcome) for other, r in zip(others, results, strict=True))
@@ -186,14 +232,19 @@ class Evaluator:
     async def _evaluate_on_host(self, check: HostCheck) -> CheckResult:
         """A listening, firewall or service check: read from the host's evidence batch."""
         started = time.monotonic()
-        address = next((a for a in check.addresses if a), None)
+        if check.name is None:
+            addresses: tuple[str, ...] = (check.target,)
+        else:
+            timeout = check.policy.timeout
+            addresses = (await self.resolve(check.name, check.resolvers, timeout)).addresses
+        address = addresses[0] if addresses else None
         client = await self.collector.client(address) if address else None
         source = _source_address(client)
         # The firewall is asked about this machine's packet: from the source address its
         # route picks, to where clients connect.
         packet = Packet(check.port or 1, source, address)
         host = await self.collector.host(check.host, check.unit, packet)
-        attempt = hostcheck.judge(check, host, (time.monotonic() - started) * 1000.0)
+        attempt = hostcheck.judge(check, host, (time.monotonic() - started) * 1000.0, addresses)
         result = ProbeResult((attempt,), time.monotonic() - started)
         if attempt.outcome.is_success:
             return CheckResult(check, True, result)
@@ -295,38 +346,38 @@ class Evaluator:
             answers=attempt.answers,
         )
 
-    async def _tcp_attempt(self, check: TcpCheck) -> Attempt:
-        timeout = check.policy.timeout
-        if check.vantage != LOCAL_VANTAGE:
-            return await self._remote_attempt(check)
-        if check.kind is CheckKind.IDLE and check.address is not None:
-            return await self._idle_attempt(check, check.address)
-        if check.address is not None:
-            return await self.engine.bounded(connect_once(check.address, check.port, timeout))
-        # The name did not resolve when the checks were planned: try again now (a gate
-        # may be waiting for the record to appear), then probe what it resolves to.
-        looked = await self._lookup((check.target, check.resolvers), check.policy)
-        if looked.outcome is not Outcome.RESOLVED:
-            return looked
-        attempts = [
-            await self._idle_attempt(check, address)
-            if check.kind is CheckKind.IDLE
-            else await self.engine.bounded(connect_once(address, check.port, timeout))
-            for address in looked.answers
-        ]
-        bad = [a for a in attempts if (a.outcome is Outcome.OPEN) is not check.expect_open]
-        return (bad or attempts)[0]
+    async def _tcp_attempt(self, check: TcpCheck, fresh: bool = False) -> Attempt:
+        """One attempt: every address of the target, at once; the verdict's attempt.
 
-    async def _remote_attempt(self, check: TcpCheck) -> Attempt:
-        # The address was resolved here, by the inventory's resolvers or this machine's:
+        A name is resolved first (once per run for first attempts; `fresh` asks again,
+        as a gate waiting for a record must), and each address is tried: the attempt
+        that decides is the first address that fails the check, else the first.
+        """
+        if check.address is not None:
+            return await self._attempt_at(check, check.address)
+        resolution = await self.resolve(check.target, check.resolvers, check.policy.timeout, fresh)
+        addresses = resolution.addresses
+        if not addresses:
+            return resolution.failure
+        attempts = await asyncio.gather(*(self._attempt_at(check, a) for a in addresses))
+        tried = tuple(
+            replace(a, via=resolution.sources(a.address or x))
+            for a, x in zip(attempts, addresses, strict=True)
+        )
+        wanted = _wanted(check)
+        verdict = next((a for a in tried if not wanted(a)), tried[0])
+        return replace(verdict, tried=tried) if len(tried) > 1 else verdict
+
+    async def _attempt_at(self, check: TcpCheck, address: str) -> Attempt:
+        if check.vantage != LOCAL_VANTAGE:
+            return await self._remote_attempt(check, address)
+        if check.kind is CheckKind.IDLE:
+            return await self._idle_attempt(check, address)
+        return await self.engine.bounded(connect_once(address, check.port, check.policy.timeout))
+
+    async def _remote_attempt(self, check: TcpCheck, address: str) -> Attempt:
+        # The name was resolved here, by the inventory's resolvers or this machine's:
         # the vantage connects to that address, so both ends probe the same target.
-        if check.address is None:
-            looked = await self._lookup((check.target, check.resolvers), check.policy)
-            if looked.outcome is not Outcome.RESOLVED:
-                return looked
-            address = looked.answers[0]
-        else:
-            address = check.address
         try:
             shell = self.hosts.shell(check.vantage)
         except HostUnavailable as exc:  # its message is already masked
@@ -372,13 +423,21 @@ def facts_for(check: DnsCheck | TcpCheck, attempt: Attempt) -> Facts:
             resolver=str(check.resolver) if check.resolver else None,
             service=check.service,
         )
-    resolver = check.resolvers[0] if check.resolvers else None
+    # The resolver that gave the failing address: the `dig` to run asks that one.
+    given_by = [r for r in attempt.via if r != SYSTEM]
+    resolver: str | None
+    if given_by:
+        resolver = given_by[0]
+    elif attempt.via:
+        resolver = None  # the system resolver's answer: plain `dig name`
+    else:
+        resolver = str(check.resolvers[0]) if check.resolvers else None
     return Facts(
         address=attempt.address or check.address,
         port=check.port,
         name=check.name,
         host=check.target,
-        resolver=str(resolver) if resolver else None,
+        resolver=resolver,
         unit=check.unit,
         service=check.service,
         vantage=check.vantage,
@@ -434,4 +493,4 @@ def _probe_key(check: TcpCheck) -> tuple[object, ...]:
 
 def _endpoint_key(check: TcpCheck) -> tuple[object, ...]:
     """What a tcp probe is, apart from the vantage it runs from."""
-    return (check.kind, check.target, check.address, check.resolvers, check.port, check.policy)
+    return (check.kind, check.target, check.resolvers, check.port, check.policy, check.idle)

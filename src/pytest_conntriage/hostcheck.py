@@ -9,14 +9,18 @@ from .probe.result import Attempt
 from .triage.evidence import covers
 
 
-def judge(check: HostCheck, host: HostEvidence, elapsed_ms: float) -> Attempt:
-    """What the host's evidence says about `check`; PROBE_ERROR when it could not be read."""
-    address = next((a for a in check.addresses if a), "") or ""
+def judge(
+    check: HostCheck, host: HostEvidence, elapsed_ms: float, addresses: tuple[str, ...]
+) -> Attempt:
+    """What the host's evidence says about `check`, whose clients connect to `addresses`
+    (the service's address, or what its name resolves to); PROBE_ERROR when it could not
+    be read."""
+    address = addresses[0] if addresses else ""
     batch = host.why_unavailable("batch")
     if batch is not None:
         return _attempt(Outcome.PROBE_ERROR, elapsed_ms, address, check, f"no evidence: {batch}")
     if check.kind is CheckKind.LISTENING:
-        outcome, detail = _listening(check, host)
+        outcome, detail = _listening(check, host, addresses)
     elif check.kind is CheckKind.FIREWALL:
         outcome, detail = _firewall(check, host)
     else:
@@ -30,7 +34,9 @@ def _attempt(
     return Attempt(outcome, elapsed_ms, address, check.port, detail=detail)
 
 
-def _listening(check: HostCheck, host: HostEvidence) -> tuple[Outcome, str]:
+def _listening(
+    check: HostCheck, host: HostEvidence, addresses: tuple[str, ...]
+) -> tuple[Outcome, str]:
     why = host.why_unavailable("listeners")
     if why is not None:
         return Outcome.PROBE_ERROR, f"listening sockets could not be read: {why}"
@@ -43,8 +49,7 @@ def _listening(check: HostCheck, host: HostEvidence) -> tuple[Outcome, str]:
         return Outcome.WRONG_INTERFACE, (
             f"{h} listens on {bound}, not on {check.listen} as the inventory expects"
         )
-    wanted = [a for a in check.addresses if a]
-    missed = [a for a in wanted if not any(covers(x, a) for x in on_port)]
+    missed = [a for a in addresses if not any(covers(x, a) for x in on_port)]
     if missed:
         return Outcome.WRONG_INTERFACE, (
             f"{h} listens on {bound} only; clients connect to {', '.join(missed)}"

@@ -27,19 +27,17 @@ from .checks import (
     DnsCheck,
     HostCheck,
     Plan,
-    Resolutions,
     TcpCheck,
-    lookups,
     plan,
 )
 from .evaluate import Evaluator, crash_reason
 from .hosts import HostPool
 from .inventory import InventoryError, load_inventories
 from .inventory.errors import printable
-from .inventory.model import Inventory, Resolver
+from .inventory.model import Inventory
 from .probe.engine import DEFAULT_CONCURRENCY, Engine
 from .probe.limits import fit as fit_to_fd_limit
-from .pytest_compat import index_teardown_reports
+from .pytest_compat import index_teardown_reports, parametrized_node_id
 from .report.properties import PREFIX, essential_properties, properties, read
 from .report.summary import TriageSummary
 from .report.text import failure_text, unavailable_line
@@ -58,7 +56,6 @@ CHECK_PARAMS = {
     "firewall_check": CheckKind.FIREWALL,
     "service_check": CheckKind.SERVICE,
 }
-WORKERINPUT_KEY = "conntriage_resolutions"
 VALIDATED_KEY = "conntriage_validated"
 
 
@@ -230,8 +227,11 @@ class InventorySuite(pytest.File):
         for kind in CHECK_PARAMS.values():
             of_kind = [c for c in checks if c.kind is kind]
             for check, id in zip(of_kind, unique_ids([c.id for c in of_kind]), strict=True):
-                name = f"test_{kind.value}[{id}]"
-                items.append(InventoryCheck.from_parent(self, name=name, check=check))
+                base = f"test_{kind.value}"
+                node_id = parametrized_node_id(self, base, id)
+                items.append(
+                    InventoryCheck.from_parent(self, name=f"{base}[{id}]", check=check, **node_id)
+                )
         return items
 
 
@@ -285,7 +285,6 @@ class ConntriageRun:
         self.summary = TriageSummary()
         self.validated_checks: list[Check] = []  # collected under --conntriage-validate
         self._plan: Plan | None = None
-        self._resolutions: Resolutions | None = None
         self._prefetched: set[int] = set()
         self.worker_queue = WorkerQueue(config)
         self.current_item: pytest.Item | None = None
@@ -301,25 +300,10 @@ class ConntriageRun:
     # -- planning ---------------------------------------------------------------
 
     @property
-    def resolutions(self) -> Resolutions:
-        if self._resolutions is None:
-            assert self.inventory is not None
-            shipped = getattr(self.config, "workerinput", {}).get(WORKERINPUT_KEY)
-            if shipped is not None:
-                self._resolutions = _unpack(shipped)
-            elif self.settings.validate:  # touches no network: every name left unresolved
-                self._resolutions = dict.fromkeys(lookups(self.inventory), ())
-            else:
-                policy = self.inventory.defaults.policy
-                self._resolutions = self.evaluator.resolve_all(lookups(self.inventory), policy)
-        return self._resolutions
-
-    @property
     def plan(self) -> Plan:
         if self._plan is None:
-            self._plan = (
-                plan(self.inventory, self.resolutions) if self.inventory else Plan((), (), ())
-            )
+            # From the inventory alone: collecting needs no DNS answer (see checks.py).
+            self._plan = plan(self.inventory) if self.inventory else Plan((), (), ())
         return self._plan
 
     def pytest_report_header(self, config: pytest.Config) -> list[str]:
@@ -540,10 +524,9 @@ class ConntriageRun:
 
     @pytest.hookimpl(optionalhook=True)
     def pytest_configure_node(self, node: Any) -> None:
-        # Names are resolved once, here, and shipped to the workers: every worker must
-        # collect the same test ids, which round-robin DNS would not guarantee.
+        # Every worker collects the same ids from the same files (ids never depend on
+        # DNS); it need not validate what the controller has just validated.
         if self.inventory is not None:
-            node.workerinput[WORKERINPUT_KEY] = _pack(self.resolutions)
             node.workerinput[VALIDATED_KEY] = list(self.inventory.digests)
 
     @pytest.hookimpl(optionalhook=True)
@@ -652,17 +635,3 @@ class WorkerQueue:
                 False,
             )
         return self._interactor or None
-
-
-def _pack(resolutions: Resolutions) -> list[list[Any]]:
-    return [
-        [name, [[r.address, r.port] for r in resolvers], list(addresses)]
-        for (name, resolvers), addresses in resolutions.items()
-    ]
-
-
-def _unpack(packed: list[list[Any]]) -> Resolutions:
-    return {
-        (name, tuple(Resolver(a, p) for a, p in resolvers)): tuple(addresses)
-        for name, resolvers, addresses in packed
-    }

@@ -38,3 +38,19 @@ def index_teardown_reports(reporter: Any) -> bool:
 
     reporter._get_teardown_reports = teardown_reports
     return True
+
+
+def parametrized_node_id(parent: Any, base: str, params: str) -> dict[str, Any]:
+    """The node id keyword for an item named `base[params]`, built as pytest 9 builds a
+    parametrized function's: path, names (`base`) and params apart.
+
+    pytest 9's cache (`--lf`, `--ff`, `--sw`) compares structured node ids and parses
+    the ids it saved into that shape; an item whose id keeps `[params]` inside its name
+    would never equal its own saved failure, so `--lf` would rerun everything. On a
+    pytest without structured ids, the default (the name) is right: {}.
+    """
+    parent_id = getattr(parent, "id", None)
+    child = getattr(parent_id, "child", None)
+    if not callable(child):
+        return {}
+    return {"nodeid": child(base).with_params(params)}

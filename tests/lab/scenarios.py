@@ -288,7 +288,7 @@ def expect_dns(*addresses: str) -> tuple[str, ...]:
     return ("dns:", f"  expect: [{', '.join(addresses)}]")
 
 
-TCP = f"test_tcp[local->{SERVER_IP}:{PORT}]"
+TCP = f"test_tcp[svc:local->{SERVER_IP}:{PORT}]"
 UP = Listen()  # the service itself, healthy, on its published address
 REFUSED = ("service-down", "wrong-port-or-interface")  # client-side ranking of refused
 TIMEOUT = ("host-firewall", "network-acl")  # client-side ranking of timeout (either first)
@@ -312,8 +312,8 @@ _TABLE: tuple[Scenario, ...] = (
         (UP, ZONE_DNS),
         inventory(service(NAME, PORT, *expect_dns(SERVER_IP)), resolvers=[DNS_IP]),
         (
-            passes(f"test_dns[{NAME}@{DNS_IP}]", "resolved"),
-            passes(f"test_tcp[local->{NAME}:{PORT}@{SERVER_IP}]", "open"),
+            passes(f"test_dns[svc:{NAME}@{DNS_IP}]", "resolved"),
+            passes(f"test_tcp[svc:local->{NAME}:{PORT}]", "open"),
         ),
         kernel="open",
     ),
@@ -495,10 +495,8 @@ _TABLE: tuple[Scenario, ...] = (
         (UP, ZONE_DNS),
         inventory(service(f"gone.{ZONE}"), resolvers=[DNS_IP]),
         (
-            fails(f"test_dns[gone.{ZONE}@{DNS_IP}]", "dns-nxdomain", "dns-wrong-host"),
-            fails(
-                f"test_tcp[local->gone.{ZONE}:{PORT}@unresolved]", "dns-nxdomain", "dns-wrong-host"
-            ),
+            fails(f"test_dns[svc:gone.{ZONE}@{DNS_IP}]", "dns-nxdomain", "dns-wrong-host"),
+            fails(f"test_tcp[svc:local->gone.{ZONE}:{PORT}]", "dns-nxdomain", "dns-wrong-host"),
         ),
     ),
     Scenario(
@@ -507,9 +505,9 @@ _TABLE: tuple[Scenario, ...] = (
         (UP, Address(STALE_IP), Dns(DNS_IP, ((NAME, STALE_IP),))),
         inventory(service(NAME, PORT, *expect_dns(SERVER_IP)), resolvers=[DNS_IP]),
         (
-            fails(f"test_dns[{NAME}@{DNS_IP}]", "dns-mismatch", "dns-wrong-host"),
+            fails(f"test_dns[svc:{NAME}@{DNS_IP}]", "dns-mismatch", "dns-wrong-host"),
             fails(
-                f"test_tcp[local->{NAME}:{PORT}@{STALE_IP}]",
+                f"test_tcp[svc:local->{NAME}:{PORT}]",
                 "refused",
                 # dns.expect names the right address: the client can tell on its own.
                 "dns-wrong-host",
@@ -525,8 +523,8 @@ _TABLE: tuple[Scenario, ...] = (
         (UP,),
         inventory(service(NAME), resolvers=[SERVER_IP]),
         (
-            fails(f"test_dns[{NAME}@{SERVER_IP}]", "dns-timeout", "dns-wrong-host"),
-            fails(f"test_tcp[local->{NAME}:{PORT}@unresolved]", "dns-timeout", "dns-wrong-host"),
+            fails(f"test_dns[svc:{NAME}@{SERVER_IP}]", "dns-timeout", "dns-wrong-host"),
+            fails(f"test_tcp[svc:local->{NAME}:{PORT}]", "dns-timeout", "dns-wrong-host"),
         ),
         note="no runbook cause names a dead resolver; dns-wrong-host is the DNS cause",
     ),
@@ -536,8 +534,8 @@ _TABLE: tuple[Scenario, ...] = (
         (UP, Dns(DNS2_IP, zone=None)),
         inventory(service(NAME), resolvers=[DNS2_IP]),
         (
-            fails(f"test_dns[{NAME}@{DNS2_IP}]", "dns-refused", "dns-wrong-host"),
-            fails(f"test_tcp[local->{NAME}:{PORT}@unresolved]", "dns-refused", "dns-wrong-host"),
+            fails(f"test_dns[svc:{NAME}@{DNS2_IP}]", "dns-refused", "dns-wrong-host"),
+            fails(f"test_tcp[svc:local->{NAME}:{PORT}]", "dns-refused", "dns-wrong-host"),
         ),
     ),
     Scenario(
@@ -546,11 +544,11 @@ _TABLE: tuple[Scenario, ...] = (
         (UP, Address(STALE_IP), ZONE_DNS, Dns(DNS2_IP, ((NAME, STALE_IP),))),
         inventory(service(NAME, PORT, *expect_dns(SERVER_IP)), resolvers=[DNS_IP, DNS2_IP]),
         (
-            passes(f"test_dns[{NAME}@{DNS_IP}]", "resolved"),
-            fails(f"test_dns[{NAME}@{DNS2_IP}]", "dns-mismatch", "dns-wrong-host"),
-            passes(f"test_tcp[local->{NAME}:{PORT}@{SERVER_IP}]", "open"),
+            passes(f"test_dns[svc:{NAME}@{DNS_IP}]", "resolved"),
+            fails(f"test_dns[svc:{NAME}@{DNS2_IP}]", "dns-mismatch", "dns-wrong-host"),
+            # One check tries both addresses: SERVER_IP accepts, STALE_IP refuses.
             fails(
-                f"test_tcp[local->{NAME}:{PORT}@{STALE_IP}]",
+                f"test_tcp[svc:local->{NAME}:{PORT}]",
                 "refused",
                 # dns.expect names the right address: the client can tell on its own.
                 "dns-wrong-host",
@@ -602,7 +600,7 @@ _TABLE: tuple[Scenario, ...] = (
         # up (~3 s), so the client sees a plain timeout.
         (
             fails(
-                f"test_tcp[local->{MISSING_IP}:{PORT}]",
+                f"test_tcp[svc:local->{MISSING_IP}:{PORT}]",
                 "timeout",
                 *TIMEOUT,
                 "backlog-full",
@@ -623,7 +621,7 @@ _TABLE: tuple[Scenario, ...] = (
         inventory(service(MISSING_IP), timeout="4s"),
         (
             fails(
-                f"test_tcp[local->{MISSING_IP}:{PORT}]",
+                f"test_tcp[svc:local->{MISSING_IP}:{PORT}]",
                 "host-unreachable",
                 "routing",
                 host="routing",
@@ -696,7 +694,10 @@ _TABLE: tuple[Scenario, ...] = (
         (
             passes(TCP, "open"),
             fails(
-                f"test_idle[local->{SERVER_IP}:{PORT}]", "timeout", "idle-drop", host="idle-drop"
+                f"test_idle[svc:local->{SERVER_IP}:{PORT}]",
+                "timeout",
+                "idle-drop",
+                host="idle-drop",
             ),
         ),
         kernel="open",
@@ -725,7 +726,7 @@ _TABLE: tuple[Scenario, ...] = (
         inventory(service(SERVER_IP, PORT, "idle: 4s")),
         (
             passes(TCP, "open"),
-            passes(f"test_idle[local->{SERVER_IP}:{PORT}]", "open"),
+            passes(f"test_idle[svc:local->{SERVER_IP}:{PORT}]", "open"),
         ),
         kernel="open",
     ),

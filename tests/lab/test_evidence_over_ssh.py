@@ -114,7 +114,7 @@ def test_an_unreachable_evidence_host_costs_at_most_its_timeout(
         _inventory([("svc", "listener")], f"ssh://{ssh.host_alias}?ssh_config={ssh.config}"),
         timeout=120,
     )
-    case = run.cases[f"test_tcp[local->{SERVER_IP}:{PORT}]"]
+    case = run.cases[f"test_tcp[svc:local->{SERVER_IP}:{PORT}]"]
     # Pass or fail is the probe's alone; the ranking falls back to the client's view.
     assert case.status == "failed"
     assert case.prop("outcome") == "refused"

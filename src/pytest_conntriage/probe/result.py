@@ -20,6 +20,11 @@ class Attempt:
     detail: str = ""  # anything a person needs beyond the outcome (rcode, error text)
     answers: tuple[str, ...] = ()  # DNS: the addresses in the answer, sorted
     icmp: IcmpError | None = None  # TCP: the ICMP error that ended the connect, if any
+    # TCP to a name: the resolvers whose answer held `address` ("system", "10.0.0.53").
+    via: tuple[str, ...] = ()
+    # TCP to a name with several addresses: each address's own attempt, in address
+    # order; this attempt is the one that decided the verdict.
+    tried: tuple[Attempt, ...] = ()
 
     @property
     def errno_name(self) -> str:

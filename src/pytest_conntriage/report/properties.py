@@ -15,7 +15,7 @@ _NAMES = {
     name: PREFIX + name
     for name in (
         "check", "outcome", "address", "port", "attempts", "causes", "top_cause",
-        "top_cause_title", "reachable_from", "triage_error",
+        "top_cause_title", "reachable_from", "triage_error", "addresses", "resolved_by",
     )
 }  # fmt: skip
 
@@ -47,7 +47,10 @@ def properties(result: CheckResult) -> tuple[list[tuple[str, str]], str]:
 def _probe_pairs(result: CheckResult) -> list[tuple[str, str]]:
     check = result.check
     final = result.result.final
-    address = final.address if not isinstance(check, DnsCheck) else check.name
+    if isinstance(check, DnsCheck):
+        address = check.name
+    else:  # the address connected to; for a name that did not resolve, none
+        address = "" if final.outcome.is_dns else final.address
     port = "" if isinstance(check, DnsCheck) else str(check.port)
     pairs = [
         ("check", check.kind.value),
@@ -56,6 +59,12 @@ def _probe_pairs(result: CheckResult) -> list[tuple[str, str]]:
         ("port", port),
         ("attempts", str(len(result.result.attempts))),
     ]
+    tried = final.tried or ((final,) if final.via else ())
+    if tried:
+        # Every address of a name and what it did: "10.0.0.2=open,10.0.0.9=refused".
+        pairs.append(("addresses", ",".join(f"{a.address}={a.outcome.value}" for a in tried)))
+    if final.via:
+        pairs.append(("resolved_by", ",".join(final.via)))
     reachable = [vantage for vantage, outcome in result.elsewhere if outcome is Outcome.OPEN]
     if reachable:
         pairs.append(("reachable_from", ",".join(reachable)))

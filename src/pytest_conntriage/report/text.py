@@ -2,10 +2,11 @@
 
 from __future__ import annotations
 
-from ..checks import CheckKind, DnsCheck, HostCheck, host_port
+from ..checks import CheckKind, DnsCheck, HostCheck, TcpCheck, host_port
 from ..evaluate import CheckResult, crash_reason
 from ..outcome import Outcome
 from ..probe.result import Attempt
+from ..resolution import labels
 from ..runbook.model import Side
 from ..triage.model import CONFIRMED, Diagnosis, RankedCause, Verdict
 
@@ -23,8 +24,6 @@ def describe_check(result: CheckResult) -> str:
     if isinstance(check, HostCheck):
         return f"{check.kind.value} on {check.id}, service {check.service}"
     target = host_port(check.target, check.port)
-    if check.address and check.address != check.target:
-        target += f" ({check.address})"
     text = f"{check.kind.value} {check.vantage} -> {target}"
     return text + (f", service {check.service}" if check.service else "")
 
@@ -34,7 +33,21 @@ def outcome_line(result: CheckResult) -> str:
     attempt = result.result.final
     count = len(result.result.attempts)
     tries = f", {count} attempts ({result.result.history()})" if count > 1 else ""
-    return _attempt_line(result, attempt) + tries
+    given = f" — {attempt.address} from {labels(attempt.via)}" if attempt.via else ""
+    return _attempt_line(result, attempt) + given + tries
+
+
+def addresses_line(result: CheckResult) -> str:
+    """What each address of a name with several did, and which resolver gave it:
+    "10.0.0.2 open (resolver 10.0.0.53); 10.0.0.9 refused (resolver 10.0.0.54)"; ""
+    for one address (the outcome line names it and its resolver)."""
+    tried = result.result.final.tried
+    return "; ".join(
+        f"{a.address} {a.outcome.value} ({labels(a.via)})"
+        if a.via
+        else f"{a.address} {a.outcome.value}"
+        for a in tried
+    )
 
 
 def _attempt_line(result: CheckResult, attempt: Attempt) -> str:
@@ -138,6 +151,8 @@ def _header_lines(result: CheckResult) -> list[str]:
         lines.append(f"  attempts: {result.result.history()}")
     if result.elsewhere:
         lines.append(f"  vantages: {vantages_line(result)}")
+    if isinstance(check, TcpCheck) and (addresses := addresses_line(result)):
+        lines.append(f"  addresses of {check.target}: {addresses}")
     return lines
 
 
@@ -163,6 +178,10 @@ def _triage_lines(result: CheckResult) -> list[str]:
     ruled_out = [c.id for c in diagnosis.causes if c.verdict is Verdict.RULED_OUT]
     if ruled_out:
         lines.append(f"  ruled out: {', '.join(ruled_out)}")
+    if result.answers_now is not None:
+        failing = result.result.final.address if result.result.final.via else None
+        lines += ["", f"DNS answers now for {result.answers_now.name}:"]
+        lines += [f"  {line}" for line in result.answers_now.lines(failing)]
     if result.unavailable:
         blind = any(": batch: " in line for line in result.unavailable)
         fallback = " (ranked on what the client saw)" if blind else ""
