@@ -113,7 +113,9 @@ def test_lf_reruns_the_intended_failures_and_judges_those(netns: list[str], tmp_
     count = ran.get("failed", 0) + ran.get("passed", 0)
     assert f"every check that ran ({count}) passed or failed exactly as intended" in report
     if "rerun previous 7 failures" in run.out:
-        assert ran == {"failed": 7, "deselected": 4}
+        # pytest drops the rest at collection (or deselects them): none of them runs.
+        assert ran.get("failed") == 7, ran
+        assert "passed" not in ran, ran
         assert " passed: " not in report  # the checks that passed last time did not run
 
 

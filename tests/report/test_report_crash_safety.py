@@ -53,7 +53,7 @@ def run_with_bug(
     result = pytester.runpytest_subprocess(
         "--inventory", str(inventory), f"--junitxml={junit}", "-p", "no:cacheprovider", *args
     )
-    test_id = f"test_tcp[local->127.0.0.3:{port}]"
+    test_id = f"test_tcp[api:local->127.0.0.3:{port}]"
     SCHEMA.validate(str(junit))  # what a strict consumer reads is still a valid file
     (case,) = [c for c in ET.parse(junit).getroot().iter("testcase") if c.get("name") == test_id]
     return result, test_id, case
