@@ -8,7 +8,7 @@ alone (the terminal summary and xdist read them there) and are written here, whe
 the file's family allows them:
 
 - `testsuite` (the default under xunit2): on the suite, one property per check and
-  name, `conntriage.outcome[inventory.yml::test_tcp[local->api.example.com:443]]`:
+  name, `conntriage.outcome[inventory.yml::test_tcp[api:local->api.example.com:443]]`:
   the name in brackets is the testcase's `classname::name`.
 - `testcase` (the default under `junit_family=xunit1`, or `conntriage_junit_properties
   = testcase`): inside each testcase, as before, for dashboards that read them there.

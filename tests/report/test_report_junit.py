@@ -81,7 +81,7 @@ def test_the_default_junit_validates_against_junit_10_xsd(
     found = cases(junit)
     assert all(case.find("properties") is None for case in found.values())
     # The failure: its outcome as type, "<outcome>: ... — <top cause>", the triage as body.
-    name, case = named(found, "test_tcp[local->127.0.0.3:")
+    name, case = named(found, "test_tcp[api:local->127.0.0.3:")
     failure = case.find("failure")
     assert failure is not None
     assert failure.get("type") == "refused"
@@ -89,7 +89,7 @@ def test_the_default_junit_validates_against_junit_10_xsd(
     assert message.startswith("refused: connection refused by 127.0.0.3:")
     assert message.endswith(" — likely: service-down")
     assert "Likely causes" in (failure.text or "")
-    _, dns_case = named(found, "test_tcp[local->gone.test:80")
+    _, dns_case = named(found, "test_tcp[legacy:local->gone.test:80")
     dns_failure = dns_case.find("failure")
     assert dns_failure is not None
     assert dns_failure.get("type") == "dns-nxdomain"
@@ -99,7 +99,7 @@ def test_the_default_junit_validates_against_junit_10_xsd(
     assert refused["outcome"] == "refused"
     assert refused["top_cause"] == "service-down"
     assert refused["address"] == "127.0.0.3"
-    opened = next(v for k, v in props.items() if "::test_tcp[local->127.0.0.2:" in k)
+    opened = next(v for k, v in props.items() if "::test_tcp[web:local->127.0.0.2:" in k)
     assert opened["outcome"] == "open"  # a passing check still tells what it saw
 
 
@@ -137,7 +137,7 @@ def test_per_testcase_properties_when_the_user_opts_in(
     result.assert_outcomes(passed=2, failed=3, skipped=1)
     root = ET.parse(junit).getroot()
     assert root.find("testsuite/properties") is None
-    name, case = named(cases(junit), "test_tcp[local->127.0.0.3:")
+    name, case = named(cases(junit), "test_tcp[api:local->127.0.0.3:")
     in_case = {p.get("name"): p.get("value") for p in case.iter("property")}
     assert in_case["conntriage.outcome"] == "refused"
     assert junit_properties(root)[f"{case.get('classname')}::{name}"]["outcome"] == "refused"

@@ -58,5 +58,5 @@ class TriageSummary:
 
 
 def _short(nodeid: str) -> str:
-    """`test_tcp[local->x:1]` rather than the suite module's long path."""
+    """`test_tcp[api:local->x:1]` rather than the suite module's long path."""
     return nodeid.rsplit("::", 1)[-1]
