@@ -139,6 +139,18 @@ def test_validate_collects_every_check_and_touches_no_network(
     }
 
 
+def test_collect_only_touches_no_network(pytester: pytest.Pytester, sinks: dict[str, Sink]) -> None:
+    (pytester.path / "inv.yml").write_text(_inventory(sinks))
+    result = pytester.runpytest_subprocess("--inventory", "inv.yml", "--collect-only", "-q")
+    assert result.ret == 0, result.stdout.str() + result.stderr.str()
+    result.stdout.fnmatch_lines(["17 tests collected*"])
+    assert {name: sink.touched() for name, sink in sinks.items()} == {
+        "resolver": [],
+        "target": [],
+        "host": [],
+    }
+
+
 def test_validate_counts_what_is_selected(
     pytester: pytest.Pytester, sinks: dict[str, Sink]
 ) -> None:
@@ -196,19 +208,23 @@ sys.exit(run.returncode)
 
 @pytest.mark.skipif(os.geteuid() != 0, reason="needs root: a network and mount namespace")
 @pytest.mark.skipif(shutil.which("unshare") is None, reason="needs unshare (util-linux)")
-def test_validate_an_inventory_of_real_names_offline(tmp_path: Path) -> None:
+@pytest.mark.parametrize("mode", ["--conntriage-validate", "--collect-only"])
+def test_an_inventory_of_real_names_is_collected_with_no_query(tmp_path: Path, mode: str) -> None:
     resolv = tmp_path / "resolv.conf"
     resolv.write_text("nameserver 127.0.0.53\noptions timeout:1 attempts:1\n")
     inventory = INVENTORIES / "example-prod.yml"
     script = 'mount --make-rprivate / && mount --bind "$1" /etc/resolv.conf && shift && exec "$@"'
     argv = ["unshare", "--net", "--mount", "sh", "-c", script, "sh", str(resolv)]
     argv += [sys.executable, "-c", _IN_NAMESPACE, "--inventory", str(inventory)]
-    argv += ["--conntriage-validate", "--rootdir", str(tmp_path)]
+    argv += [mode, "--rootdir", str(tmp_path)]
     done = subprocess.run(argv, cwd=tmp_path, capture_output=True, text=True, timeout=120)
     shown = done.stdout + done.stderr
     assert done.returncode == 0, shown
-    assert "= conntriage: the inventory is valid =" in shown
-    assert "nothing was resolved or connected to" in shown
+    if mode == "--conntriage-validate":
+        assert "= conntriage: the inventory is valid =" in shown
+        assert "nothing was resolved or connected to" in shown
+    else:
+        assert "tests collected" in shown
     assert "queries reaching the resolver: 0" in shown
     # The sink works: a lookup made there does reach it.
     probe = [
