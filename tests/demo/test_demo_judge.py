@@ -101,7 +101,11 @@ def test_a_firewall_check_may_say_it_cannot_read_the_rules() -> None:
     )  # fmt: skip
     judgement = judge([unreadable], INTENTS)
     assert judgement.problems == []
-    assert judgement.judged[0].note.endswith("could not be read: iptables: needs root")
+    assert judgement.judged[0].note.startswith("its rules cannot be read here")
+    no_host = Record("id", "firewall", "api", 8081, "failed", "probe-error", detail="no evidence")
+    assert problems(no_host) == [
+        "firewall api:8081: expected to pass, got probe-error; no runbook cause"
+    ]
     blocked = Record("id", "firewall", "api", 8081, "failed", "blocked")
     assert problems(blocked) == [
         "firewall api:8081: expected to pass, got blocked; no runbook cause"

@@ -111,7 +111,17 @@ INTENDED: tuple[Intent, ...] = (
 
 # A firewall check reads the host's iptables/nftables rules: only root can, and only
 # where the tools are installed. Elsewhere it cannot decide and says why.
-UNREADABLE_FIREWALL = "probe-error"
+UNREADABLE_NOTE = "its rules cannot be read here (not root, or no iptables/nft): unknown"
+
+
+def _unreadable_rules(record: Record) -> bool:
+    """A firewall check that failed only because the rules could not be read (not a
+    host the demo could not reach at all, nor rules it could not decide)."""
+    return (
+        record.outcome == "probe-error"
+        and "rules of" in record.detail
+        and "could not be read" in record.detail
+    )
 
 
 @dataclass(frozen=True)
@@ -211,9 +221,9 @@ def _judge_one(record: Record, intent: Intent | None) -> Judged:
     if intent is None:
         if record.status == "passed":
             return Judged(record, None)
-        if record.kind == "firewall" and record.outcome == UNREADABLE_FIREWALL:
+        if record.kind == "firewall" and _unreadable_rules(record):
             # Unknown, and said so: not a pass, and not a finding either.
-            return Judged(record, None, note=f"cannot be read here: {record.detail}")
+            return Judged(record, None, note=UNREADABLE_NOTE)
         return Judged(record, None, (f"expected to pass, got {record.said}",))
     problems = []
     if record.status != "failed":
