@@ -193,3 +193,16 @@ def test_the_remote_probe_takes_an_address_like_an_option_as_its_address(
     else:
         assert attempt.outcome is Outcome.PROBE_ERROR, attempt
         assert "errno -" in attempt.detail  # the script ran, and getaddrinfo refused it
+
+
+def test_the_batch_hands_its_one_inventory_value_only_after_dashes() -> None:
+    # The unit is the only inventory value the batch gets ($4, as UNIT). Wherever it is
+    # expanded as an operand, `--` precedes it or it is glued to its option.
+    from pytest_conntriage.evidence.batch import SCRIPT
+
+    uses = [line.strip() for line in SCRIPT.splitlines() if "$UNIT" in line]
+    assert uses, "the unit is not used at all?"
+    for use in uses:
+        if use.startswith(("M=$1", "if [")):
+            continue  # the assignment and the test whether it is set
+        assert '-- "$UNIT"' in use or '"--unit=$UNIT"' in use, use
