@@ -21,8 +21,9 @@ from .hosts import HostPool, HostUnavailable
 from .probe.engine import Engine
 from .probe.trace import trace_path
 
-# The path trace (docs/evidence.md): SYNs with TTL 1 to TRACE_MAX_HOPS, all at once, each
-# waited for TRACE_HOP_TIMEOUT_S; at most TRACES_PER_RUN traces per run (per process).
+# The path trace (docs/evidence.md): SYNs with TTL 1 to at most TRACE_MAX_HOPS, a few at
+# once (probe/trace.py's WAVE), each waited for TRACE_HOP_TIMEOUT_S; at most
+# TRACES_PER_RUN traces per run (per process).
 TRACE_MAX_HOPS = 16
 TRACE_HOP_TIMEOUT_S = 1.0
 TRACES_PER_RUN = 8

@@ -5,7 +5,14 @@ from __future__ import annotations
 import pytest
 
 from pytest_conntriage.evidence.model import Route, RouteKind
-from pytest_conntriage.evidence.path import HopKind, HopReply, PathEnd, PathTrace, worth_tracing
+from pytest_conntriage.evidence.path import (
+    HopKind,
+    HopReply,
+    PathEnd,
+    PathTrace,
+    wants_more,
+    worth_tracing,
+)
 from pytest_conntriage.outcome import Outcome
 
 TARGET, R1, R2 = "10.200.2.2", "10.200.1.1", "10.200.9.1"
@@ -162,3 +169,29 @@ def test_which_failures_are_traced(
     outcome: Outcome, address: str, icmp_from: str | None, route: Route | None, wanted: bool
 ) -> None:
     assert worth_tracing(outcome, address, icmp_from, route) is wanted
+
+
+@pytest.mark.parametrize(
+    ("wave", "wanted"),
+    [
+        pytest.param((HopReply(1, TE, R1), HopReply(2, TE, R2)), True, id="still-routers"),
+        pytest.param((HopReply(2, TE, R2), HopReply(1, SILENT)), True, id="last-ttl-counts"),
+        pytest.param((HopReply(1, TE, R1), HopReply(2, SILENT)), False, id="silent-after"),
+        pytest.param(
+            (HopReply(1, TE, R1), HopReply(2, HopKind.ANSWERED, TARGET, detail="open")),
+            False,
+            id="reached",
+        ),
+        pytest.param(
+            (HopReply(1, TE, R1), HopReply(2, HopKind.UNREACHABLE, R1, "admin-prohibited")),
+            False,
+            id="rejected",
+        ),
+        pytest.param((HopReply(1, HopKind.FAILED, detail="x"),), False, id="failed"),
+        pytest.param((), False, id="nothing"),
+    ],
+)
+def test_another_wave_only_while_routers_still_answer(
+    wave: tuple[HopReply, ...], wanted: bool
+) -> None:
+    assert wants_more(wave) is wanted

@@ -77,3 +77,11 @@ def test_no_file_descriptor_is_a_local_failure_not_silence() -> None:
     assert trace.end is PathEnd.FAILED
     assert trace.hops[0] == HopReply(1, HopKind.FAILED, detail="no socket: Too many open files")
     assert trace.describe() == "the path could not be traced: no socket: Too many open files"
+
+
+def test_a_wave_that_reaches_the_target_is_the_last() -> None:
+    port = closed_port("127.0.0.6")
+    trace = asyncio.run(trace_path("127.0.0.6", port, 8, 1.0, wave=2))
+    assert [hop.ttl for hop in trace.ordered] == [1, 2]
+    assert trace.max_hops == 2
+    assert trace.end is PathEnd.REACHED

@@ -14,6 +14,7 @@ which device after that hop dropped the packet.
 from __future__ import annotations
 
 import ipaddress
+from collections.abc import Sequence
 from dataclasses import dataclass
 from enum import Enum
 
@@ -69,7 +70,7 @@ class PathTrace:
     target: str
     port: int
     hops: tuple[HopReply, ...] = ()
-    max_hops: int = 0
+    max_hops: int = 0  # the highest TTL the trace sent
     hop_timeout_s: float = 0.0
     unavailable: str | None = None
 
@@ -149,6 +150,16 @@ class PathTrace:
             f"{passed} and gets no answer after it (TTL {last.ttl + 1} to {self.max_hops} "
             f"silent for {wait}): it is dropped after hop {last.ttl}, or at {self.target}"
         )
+
+
+def wants_more(wave: Sequence[HopReply]) -> bool:
+    """Whether to send the next TTLs after this wave: only while its highest TTL still
+    came back from a router. Past a silent one nothing new would be learned but more
+    silence (and more SYNs queued or rejected past the end)."""
+    if not wave:
+        return False
+    last = max(wave, key=lambda hop: hop.ttl)
+    return last.kind is HopKind.TIME_EXCEEDED
 
 
 def worth_tracing(

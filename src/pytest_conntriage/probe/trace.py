@@ -17,12 +17,16 @@ import errno
 import socket
 from collections.abc import Awaitable, Callable
 
-from ..evidence.path import HopKind, HopReply, PathTrace
+from ..evidence.path import HopKind, HopReply, PathTrace, wants_more
 from ..outcome import address_family
 from . import icmp
 
 Bounded = Callable[[Awaitable[HopReply]], Awaitable[HopReply]]
 
+# TTLs sent at once: few enough that a path ending early (a router rejecting every SYN
+# past it, or queueing them for an ARP that fails) gets at most 3 more of them, which
+# keeps the ICMP it sends back within a router's rate limit.
+WAVE = 4
 # ICMP "time exceeded in transit": IPv4 type 11, IPv6 type 3.
 _TIME_EXCEEDED = {4: 11, 6: 3}
 _DESTINATION_UNREACHABLE = {4: 3, 6: 1}
@@ -34,18 +38,27 @@ async def trace_path(
     max_hops: int,
     hop_timeout: float,
     bounded: Bounded | None = None,
+    wave: int = WAVE,
 ) -> PathTrace:
-    """Send the SYN to `address`:`port` with every TTL from 1 to `max_hops` at once and
-    wait at most `hop_timeout` for each reply. `bounded` runs each hop under the
-    engine's slots; with all slots free the trace takes one hop timeout, with one slot
-    at most `max_hops` of them. Never raises (a cancellation excepted)."""
+    """Send the SYN to `address`:`port` with TTL 1, 2, ... up to `max_hops`, `wave` TTLs
+    at once, each waited for at most `hop_timeout`; the next wave only while the last
+    TTL sent still came back from a router (evidence.path.wants_more). `bounded` runs
+    each hop under the engine's slots. With free slots a trace takes one hop timeout
+    per wave, and sends at most `wave - 1` SYNs past where the path ends. Never raises
+    (a cancellation excepted)."""
 
     async def hop(ttl: int) -> HopReply:
         work = probe_hop(address, port, ttl, hop_timeout)
         return await (bounded(work) if bounded is not None else work)
 
-    replies = await asyncio.gather(*(hop(ttl) for ttl in range(1, max_hops + 1)))
-    return PathTrace(address, port, tuple(replies), max_hops, hop_timeout)
+    replies: list[HopReply] = []
+    for first in range(1, max_hops + 1, wave):
+        ttls = range(first, min(first + wave, max_hops + 1))
+        sent = await asyncio.gather(*(hop(ttl) for ttl in ttls))
+        replies += sent
+        if not wants_more(sent):
+            break
+    return PathTrace(address, port, tuple(replies), len(replies), hop_timeout)
 
 
 async def probe_hop(address: str, port: int, ttl: int, timeout: float) -> HopReply:
