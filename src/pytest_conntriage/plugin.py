@@ -8,6 +8,7 @@ only narrow types.
 from __future__ import annotations
 
 import gc
+import warnings
 from collections import Counter, defaultdict
 from collections.abc import Callable, Generator, Iterable
 from dataclasses import dataclass
@@ -32,7 +33,7 @@ from .checks import (
 )
 from .evaluate import Evaluator, crash_reason
 from .hosts import HostPool
-from .inventory import InventoryError, load_inventories
+from .inventory import InventoryError, InventoryWarning, load_inventories
 from .inventory.errors import printable
 from .inventory.model import Inventory
 from .probe.engine import DEFAULT_CONCURRENCY, Engine
@@ -140,13 +141,18 @@ def pytest_configure(config: pytest.Config) -> None:
     try:
         # An xdist worker reads the files the controller has just validated.
         validated = getattr(config, "workerinput", {}).get(VALIDATED_KEY, ())
-        inventory = (
-            load_inventories(settings.inventories, validated=validated)
-            if settings.inventories
-            else None
-        )
+        with warnings.catch_warnings(record=True) as caught:
+            warnings.simplefilter("always", InventoryWarning)
+            inventory = (
+                load_inventories(settings.inventories, validated=validated)
+                if settings.inventories
+                else None
+            )
         runbook = load_runbook(settings.runbooks)
-    except (InventoryError, RunbookError) as exc:
+        # In pytest's warnings summary, where -W and filterwarnings apply to them.
+        for warning in caught:
+            config.issue_config_time_warning(warning.message, stacklevel=2)  # type: ignore[arg-type]
+    except (InventoryError, RunbookError, InventoryWarning) as exc:
         raise pytest.UsageError(str(exc)) from None
     if inventory is not None:
         for tag in sorted(

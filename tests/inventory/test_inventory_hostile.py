@@ -577,3 +577,29 @@ def test_a_file_over_the_size_limit_is_refused_without_reading_it_all(tmp_path: 
         f"{path}: the file is longer than 2,097,152 characters, the most an inventory may"
         " have (split it into several files)"
     )
+
+
+def test_an_inventory_warning_is_in_pytests_summary_and_minus_w_error_makes_it_exit_4(
+    pytester: pytest.Pytester,
+) -> None:
+    inventory = pytester.path / "inv.yml"
+    inventory.write_text(
+        "version: 1\nservices:\n  api:\n    address: 127.0.0.1\n    ports: [1]\n    unit: nginx\n"
+    )
+    warned = pytester.runpytest_subprocess("--inventory", str(inventory), "--collect-only")
+    assert warned.ret == pytest.ExitCode.OK
+    warned.stdout.fnmatch_lines(
+        ["*warnings summary*", "*InventoryWarning: *inv.yml:6:5: services.api.unit: not checked*"]
+    )
+    strict = pytester.runpytest_subprocess(
+        "--inventory",
+        str(inventory),
+        "--collect-only",
+        "-W",
+        "error::pytest_conntriage.inventory.InventoryWarning",
+    )
+    assert strict.ret == pytest.ExitCode.USAGE_ERROR
+    assert [line for line in strict.errlines if line.strip()] == [
+        f"ERROR: {inventory}:6:5: services.api.unit: not checked, because this service has no"
+        " 'host:' (evidence is gathered on the host)"
+    ]
