@@ -49,8 +49,10 @@ _DECIMAL = {_INT: _DECIMAL_INT, _FLOAT: _DECIMAL_FLOAT}
 MAX_DOCUMENT_CHARS = 2 * 1024 * 1024
 # Collections inside collections, aliases followed: an inventory needs 6.
 MAX_DEPTH = 64
-# Keys and values once every alias and merge key is expanded; written ones count too.
-MAX_NODES = 1_000_000
+# Keys and values, written or once every alias and merge key is expanded: 10,000
+# services written out in full need ~220,000. Composing and converting cost ~0.5 KB
+# and ~10 µs each: the cap keeps a file to ~150 MB and a few seconds.
+MAX_NODES = 250_000
 # Digits in an integer: more than any port, count or duration needs, and far below
 # Python's 4,300-digit conversion limit.
 MAX_INT_DIGITS = 18
@@ -67,7 +69,32 @@ _SHIELD = str.maketrans(_INDICATORS, _SHIELDS)
 _UNSHIELD = str.maketrans(_SHIELDS, _INDICATORS)
 
 
-class _Loader(yaml.SafeLoader):
+class BoundedSafeLoader(yaml.SafeLoader):
+    """PyYAML's SafeLoader whose composer stops at MAX_DEPTH and MAX_NODES (raising
+    LimitExceeded), not at Python's recursion limit or the machine's memory."""
+
+    def __init__(self, stream: str) -> None:
+        super().__init__(stream)
+        self.depth = 0
+        self.nodes = 0
+
+    def compose_node(self, parent: Node | None, index: int) -> Node | None:
+        # PyYAML composes recursively: ~3 frames a level, a RecursionError near 330 levels.
+        self.depth += 1
+        self.nodes += 1
+        try:
+            if self.depth > MAX_DEPTH + 1:  # a scalar in the deepest collection is fine
+                mark = self.peek_event().start_mark  # type: ignore[no-untyped-call]
+                raise LimitExceeded(mark, TOO_DEEP)
+            if self.nodes > MAX_NODES:
+                mark = self.peek_event().start_mark  # type: ignore[no-untyped-call]
+                raise LimitExceeded(mark, TOO_MANY)
+            return super().compose_node(parent, index)
+        finally:
+            self.depth -= 1
+
+
+class _Loader(BoundedSafeLoader):
     """SafeLoader that composes nodes (with marks) and remembers explicitly tagged scalars."""
 
     yaml_implicit_resolvers = {  # noqa: RUF012  # PyYAML's own class attribute
@@ -82,19 +109,7 @@ class _Loader(yaml.SafeLoader):
     def __init__(self, stream: str) -> None:
         super().__init__(stream)
         self.explicitly_tagged: set[int] = set()
-        self.depth = 0
         self.may_expand = _may_expand(stream)
-
-    def compose_node(self, parent: Node | None, index: int) -> Node | None:
-        # PyYAML composes recursively: ~3 frames a level, a RecursionError near 330 levels.
-        self.depth += 1
-        try:
-            if self.depth > MAX_DEPTH + 1:  # a scalar in the deepest collection is fine
-                mark = self.peek_event().start_mark  # type: ignore[no-untyped-call]
-                raise TooDeep(mark)
-            return super().compose_node(parent, index)
-        finally:
-            self.depth -= 1
 
     def compose_scalar_node(self, anchor: dict[object, Node]) -> ScalarNode:
         tag = self.peek_event().tag  # type: ignore[no-untyped-call]  # untyped in the stubs
@@ -152,17 +167,22 @@ class _LibyamlDiffers(Exception):
     """libyaml composed a node whose mark PyYAML would place elsewhere: parse with PyYAML."""
 
 
-class TooDeep(Exception):
-    """The pure-Python composer reached MAX_DEPTH at `mark`."""
+class LimitExceeded(Exception):
+    """A document passed MAX_DEPTH or MAX_NODES at `mark`, before it was composed whole."""
 
-    def __init__(self, mark: Mark) -> None:
-        super().__init__(mark)
+    def __init__(self, mark: Mark, message: str) -> None:
+        super().__init__(mark, message)
         self.mark = mark
+        self.message = message
 
 
 TOO_DEEP = (
     f"nested more than {MAX_DEPTH} levels deep (lists and mappings inside each other,"
     " aliases followed); an inventory needs 6"
+)
+TOO_MANY = (
+    f"more than {MAX_NODES:,} keys and values are written by here; an inventory may hold"
+    f" at most {MAX_NODES:,} (split it into several files)"
 )
 
 
@@ -170,22 +190,29 @@ def _too_deep(path: str, mark: Mark) -> InventoryError:
     return InventoryError.at(location(path, mark), TOO_DEEP)
 
 
-class BoundedSafeLoader(yaml.SafeLoader):
-    """PyYAML's SafeLoader whose composer stops at MAX_DEPTH (raising TooDeep), not at
-    Python's recursion limit; for the runbook's loader (the inventory's is _Loader)."""
+def _count_written(text: str) -> None:
+    """Raise LimitExceeded where the text's MAX_NODES-th key or value is written.
 
-    def __init__(self, stream: str) -> None:
-        super().__init__(stream)
-        self.depth = 0
+    libyaml composes a whole document before anything can look at it (1,000,000 values
+    took 3 s and 330 MB); its events are counted first, one at a time, in constant
+    memory. A syntax error is left to the parse that follows.
+    """
+    parser = CParser(text)
+    count = 0
+    try:
+        while parser.check_event():
+            event = parser.get_event()
+            if isinstance(event, _NODE_EVENTS):
+                count += 1
+                if count > MAX_NODES:
+                    raise LimitExceeded(event.start_mark, TOO_MANY)  # type: ignore[arg-type]
+    except yaml.YAMLError:
+        return
+    finally:
+        parser.dispose()
 
-    def compose_node(self, parent: Node | None, index: int) -> Node | None:
-        self.depth += 1
-        try:
-            if self.depth > MAX_DEPTH + 1:
-                raise TooDeep(self.peek_event().start_mark)  # type: ignore[no-untyped-call]
-            return super().compose_node(parent, index)
-        finally:
-            self.depth -= 1
+
+_NODE_EVENTS = (yaml.ScalarEvent, yaml.SequenceStartEvent, yaml.MappingStartEvent, yaml.AliasEvent)
 
 
 def yaml11_number_hint(text: str) -> str | None:
@@ -288,6 +315,11 @@ def load_document(text: str, path: str, substitute: Substitute | None = None) ->
 
 
 def _load(text: str, path: str, substitute: Substitute | None, shielded: bool) -> Document:
+    if CParser is not None and len(text) * 2 > MAX_NODES:  # a node takes 1 character or more
+        try:
+            _count_written(text)
+        except LimitExceeded as exc:
+            raise InventoryError.at(location(path, exc.mark), exc.message) from None
     if not _libyaml_may_differ(text):
         try:
             fast = _CLoader(text)
@@ -339,8 +371,8 @@ def _compose(text: str, path: str, shielded: bool) -> tuple[_Loader, Node | None
     loader.name = path
     try:
         root = loader.get_single_node()
-    except TooDeep as exc:
-        raise _too_deep(path, exc.mark) from None
+    except LimitExceeded as exc:
+        raise InventoryError.at(location(path, exc.mark), exc.message) from None
     except yaml.MarkedYAMLError as exc:
         raise _syntax_error(path, exc, _UNSHIELD if shielded else {}) from None
     except yaml.YAMLError as exc:  # anything PyYAML raises without a mark

@@ -18,9 +18,8 @@ from yaml.nodes import MappingNode, Node, ScalarNode, SequenceNode
 from ..inventory.yaml_marks import (
     MAX_DOCUMENT_CHARS,
     MAX_INT_DIGITS,
-    TOO_DEEP,
     BoundedSafeLoader,
-    TooDeep,
+    LimitExceeded,
     expansion_problem,
 )
 from ..outcome import Outcome
@@ -151,9 +150,9 @@ def _parse(path: str, text: str) -> _Doc:
     loader = BoundedSafeLoader(text)
     try:
         node = loader.get_single_node()
-    except TooDeep as exc:
-        deepest = (exc.mark.line + 1, exc.mark.column + 1)
-        raise RunbookError(path, TOO_DEEP.partition(";")[0], deepest) from None
+    except LimitExceeded as exc:
+        passed = (exc.mark.line + 1, exc.mark.column + 1)
+        raise RunbookError(path, exc.message.partition(";")[0], passed) from None
     except yaml.MarkedYAMLError as exc:
         mark = exc.problem_mark or exc.context_mark
         where = (mark.line + 1, mark.column + 1) if mark else None
