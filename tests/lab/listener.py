@@ -62,6 +62,38 @@ def _fill_queue(sock: socket.socket, address: str, port: int) -> list[socket.soc
     raise RuntimeError(f"the accept queue of {address}:{port} did not fill")
 
 
+# What sshd (LogLevel VERBOSE) writes when a session ends.
+SESSION_ENDED = "Disconnected from user"
+# Seconds to wait for it before coming up anyway (the scenario then fails visibly).
+SESSION_WAIT_S = 120.0
+
+
+def _out_resets() -> int:
+    """This namespace's count of RSTs sent (/proc/net/snmp is per network namespace):
+    each connect to a port nothing listens on adds one."""
+    lines = Path("/proc/net/snmp").read_text().splitlines()
+    names, values = (line.split() for line in lines if line.startswith("Tcp:"))
+    return int(values[names.index("OutRsts")])
+
+
+def _wait_for_a_refusal(before: int) -> None:
+    """Until a client's connect was refused here: the plugin's first attempt found the
+    service down, however long the plugin took to start on a loaded machine."""
+    deadline = time.monotonic() + SESSION_WAIT_S
+    while time.monotonic() < deadline and _out_resets() <= before:
+        time.sleep(0.02)
+
+
+def _wait_for_a_session(log: Path) -> None:
+    """Until the sshd log says a session ended: the evidence read while the service was
+    still down, whatever the machine's load, before the service comes up."""
+    deadline = time.monotonic() + SESSION_WAIT_S
+    while time.monotonic() < deadline:
+        if SESSION_ENDED in log.read_text(errors="replace"):
+            return
+        time.sleep(0.05)
+
+
 def _stop(signum: int, frame: FrameType | None) -> None:
     # SystemExit unwinds through `finally`, so sockets close before the process ends.
     raise SystemExit(0)
@@ -74,6 +106,12 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--mode", choices=MODES, default="open")
     parser.add_argument("--delay", type=float, default=0.0, help="seconds, for --mode delayed")
     parser.add_argument("--ready", type=Path, required=True)
+    parser.add_argument(
+        "--after-log",
+        type=Path,
+        help="for --mode delayed: if this sshd log exists once the delay is over, also "
+        "wait until an ssh session has ended (the plugin's evidence batch has run)",
+    )
     # Unused by the listener: puts the lab's prefix in the command line, so the lab's
     # leak check can find a listener that outlived its namespace.
     parser.add_argument("--lab", default="")
@@ -82,8 +120,12 @@ def main(argv: list[str] | None = None) -> int:
 
     if args.mode == "delayed":
         # Ready means "armed": the service comes up `delay` seconds from now.
+        refused = _out_resets()
         args.ready.write_text("armed\n")
+        _wait_for_a_refusal(refused)
         time.sleep(args.delay)
+        if args.after_log is not None and args.after_log.exists():
+            _wait_for_a_session(args.after_log)
         sock = _bind(args.address, args.port, 128)
         _serve_forever(sock)
     elif args.mode == "full":

@@ -290,6 +290,12 @@ class Lab:
         lab._save()
         return lab
 
+    @property
+    def unit(self) -> str:
+        """The name this lab's services go by (`listener-ctl1234-07`): unique, so the
+        process table, which all namespaces share, shows no other lab's under it."""
+        return f"listener-{self.prefix.rstrip('-')}"
+
     def ns(self, role: str) -> str:
         """The namespace name of a role: ctl1234-07-c."""
         return f"{self.prefix}{_SUFFIX[role]}"
@@ -432,17 +438,28 @@ class Lab:
         mode: str = "open",
         delay: float = 0.0,
     ) -> LabProcess:
-        """A Python TCP listener: "open", "full" (accept queue full) or "delayed"."""
+        """A Python TCP listener: "open", "full" (accept queue full) or "delayed".
+
+        It runs as `python3 <tmp>/<unit>.py` (a link to listener.py), so the plugin
+        finds it by `self.unit` and never another lab's listener: network namespaces
+        share the process table. A delayed one comes up `delay` seconds after the first
+        connect it refused, and if this lab's sshd runs by then, only once an ssh
+        session (the evidence batch) has ended: no timing of the machine decides.
+        """
         name = f"listen-{mode}-{address}-{port}"
         ready = self.tmp / f"{name}.ready"
+        script = self.tmp / f"{self.unit}.py"
+        if not script.exists():
+            script.symlink_to(LISTENER)
         argv = [
             sys.executable,
-            str(LISTENER),
+            str(script),
             f"--address={address}",
             f"--port={port}",
             f"--mode={mode}",
             f"--delay={delay}",
             f"--ready={ready}",
+            f"--after-log={self.tmp / 'sshd.log'}",
             f"--lab={self.prefix}",
         ]
         process = self.spawn(role, name, argv)

@@ -641,16 +641,20 @@ _TABLE: tuple[Scenario, ...] = (
     ),
     Scenario(
         "not-ready-wait",
-        "the service starts 2 s after the run; `wait: 6s` waits for it",
+        "the service starts 2 s after the first refused attempt (with host access: once "
+        "the evidence batch has run too); `wait: 20s` waits for it",
+        # 20 s: the check passes as soon as the service is up, so a long wait costs
+        # nothing, and a loaded machine's slow ssh login cannot make it run out.
         (Listen(mode="delayed", delay=2.0),),
-        inventory(service(SERVER_IP, PORT, "wait: 6s")),
+        inventory(service(SERVER_IP, PORT, "wait: 20s")),
         (passes(TCP, "open"),),
     ),
     Scenario(
         "not-ready",
-        "the service starts after the run; without `wait` the check is too early",
-        # 5 s, not 2: costs nothing (the run ends first) and a slow CI start-up of the
-        # plugin cannot let the check pass by accident.
+        "the service starts 5 s after the first refused attempt; without `wait` the check "
+        "is too early",
+        # Counted from the refusal, not from the lab's start: a slow start-up of the
+        # plugin on a loaded machine cannot let the check pass by accident.
         (Listen(mode="delayed", delay=5.0),),
         inventory(service()),
         (fails(TCP, "refused", *REFUSED, host="not-ready"),),
@@ -777,15 +781,14 @@ def apply(scenario: Scenario, lab: Lab) -> str:
     return scenario.inventory
 
 
-# The unit name the lab's services go by: the listener processes run `listener.py`,
-# which is how the plugin finds them without systemd.
-LAB_UNIT = "listener"
 _SERVICE_KEY = re.compile(r"^  [A-Za-z0-9_-]+:$")
 
 
-def with_host_access(inventory_text: str, ssh_config: str, alias: str) -> str:
+def with_host_access(inventory_text: str, ssh_config: str, alias: str, unit: str) -> str:
     """The inventory with the server as a host the plugin may log into over ssh, and
-    every service placed on it: the same scenario, judged with host evidence."""
+    every service placed on it: the same scenario, judged with host evidence. `unit` is
+    the lab's (Lab.unit): its listener processes go by it, which is how the plugin
+    finds them without systemd."""
     lines: list[str] = []
     in_services = False
     for line in inventory_text.splitlines():
@@ -793,7 +796,7 @@ def with_host_access(inventory_text: str, ssh_config: str, alias: str) -> str:
             in_services = line == "services:"
         lines.append(line)
         if in_services and _SERVICE_KEY.match(line):
-            lines += ["    host: server", f"    unit: {LAB_UNIT}"]
+            lines += ["    host: server", f"    unit: {unit}"]
     lines += ["hosts:", "  server:", f"    connection: ssh://{alias}?ssh_config={ssh_config}"]
     return "\n".join(lines) + "\n"
 

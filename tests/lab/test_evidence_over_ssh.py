@@ -111,7 +111,8 @@ def test_an_unreachable_evidence_host_costs_at_most_its_timeout(
     else:
         lab.iptables(SERVER, "-A", "INPUT", "-p", "tcp", "--dport", "22", "-j", "DROP")
     run = lab.run_plugin(
-        _inventory([("svc", "listener")], f"ssh://{ssh.host_alias}?ssh_config={ssh.config}"),
+        # The lab's own unit name: another lab's listener must not count as this one.
+        _inventory([("svc", lab.unit)], f"ssh://{ssh.host_alias}?ssh_config={ssh.config}"),
         timeout=120,
     )
     case = run.cases[f"test_tcp[svc:local->{SERVER_IP}:{PORT}]"]

@@ -31,10 +31,12 @@ def test_scenario(
     the server over ssh (on the management network, untouched by the faults), and must
     then name the injected cause first."""
     lab = make_lab()
+    # sshd first: a delayed listener then waits for the evidence batch's session to end
+    # before it comes up (not-ready-wait), whatever the machine's load.
+    ssh = lab.sshd(netlab.SERVER, netlab.SERVER_MGMT_IP) if access == "host" else None
     inventory = apply(scenario, lab)
-    if access == "host":
-        ssh = lab.sshd(netlab.SERVER, netlab.SERVER_MGMT_IP)
-        inventory = with_host_access(inventory, str(ssh.config), ssh.host_alias)
+    if ssh is not None:
+        inventory = with_host_access(inventory, str(ssh.config), ssh.host_alias, lab.unit)
     run = lab.run_plugin(inventory)
     kernel = None
     if scenario.kernel is not None:
