@@ -2,7 +2,10 @@
 
 from __future__ import annotations
 
+import os
+import shutil
 import socket
+import sys
 import xml.etree.ElementTree as ET
 from collections.abc import Iterator
 from pathlib import Path
@@ -339,17 +342,58 @@ def test_missing_inventory_file_is_a_usage_error(pytester: pytest.Pytester) -> N
     assert "Traceback" not in result.stderr.str()
 
 
-def test_wait_gate_passes_once_the_service_is_up(pytester: pytest.Pytester) -> None:
-    from pytest_conntriage.demo.listeners import DelayedListener, free_port
+# The inner run's conftest: the service comes up only once a connect to it was refused
+# (its network namespace's Tcp OutRsts grew), never after some time: a plugin slow to
+# start on a loaded machine must still find it down first.
+_UP_AFTER_A_REFUSAL = """
+import threading, time
+from pathlib import Path
+from pytest_conntriage.demo.listeners import OpenListener
 
-    port = free_port("127.0.0.6")
+def _resets():
+    lines = Path("/proc/net/snmp").read_text().splitlines()
+    names, values = (line.split() for line in lines if line.startswith("Tcp:"))
+    return int(values[names.index("OutRsts")])
+
+def pytest_configure(config):
+    before = _resets()
+    listener = OpenListener("127.0.0.6", {port})
+    def up_after_a_refusal():
+        deadline = time.monotonic() + 60
+        while _resets() <= before and time.monotonic() < deadline:
+            time.sleep(0.01)
+        listener.start()
+    threading.Thread(target=up_after_a_refusal, daemon=True).start()
+    config.add_cleanup(listener.stop)
+"""
+
+
+@pytest.mark.skipif(
+    os.geteuid() != 0 or shutil.which("unshare") is None or shutil.which("ip") is None,
+    reason="needs root, unshare and ip: the run gets a network namespace of its own",
+)
+def test_wait_gate_passes_once_the_service_is_up(pytester: pytest.Pytester) -> None:
+    # A namespace of its own (loopback only): its RST counter counts this run's refusals.
+    port = 8080
     junit = pytester.path / "junit.xml"
     text = (
         "version: 1\nservices:\n  gate:\n    address: 127.0.0.6\n"
-        f"    ports: [{port}]\n    wait: 10s\n    timeout: 500ms\n"
+        f"    ports: [{port}]\n    wait: 30s\n    timeout: 500ms\n"
     )
-    with DelayedListener("127.0.0.6", port, delay=1.5):
-        result = run_inventory(pytester, f"--junitxml={junit}", text=text)
+    (pytester.path / "inventory.yml").write_text(text)
+    pytester.makeconftest(_UP_AFTER_A_REFUSAL.format(port=port))
+    pytest_argv = ["-m", "pytest", "--inventory", "inventory.yml", f"--junitxml={junit}"]
+    pytest_argv += ["-p", "no:cacheprovider", "-p", "no:hypothesispytest"]
+    result = pytester.run(
+        "unshare",
+        "--net",
+        "sh",
+        "-c",
+        'ip link set lo up && exec "$0" "$@"',
+        sys.executable,
+        *pytest_argv,
+        timeout=120,
+    )
     result.assert_outcomes(passed=1)
     (_, props, _, _) = next(iter(junit_cases(junit).values()))
     assert props["conntriage.outcome"] == "open"

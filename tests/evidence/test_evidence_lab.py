@@ -339,7 +339,7 @@ def test_listeners_and_process_ages_from_real_ss(make_lab: Callable[[], netlab.L
     assert listener.pid in [p.pid for p in found.processes]
     ages = {p.pid: p for p in evidence.processes}
     assert ages[listener.pid].age_s < 60
-    assert "listener.py" in ages[listener.pid].command
+    assert f"{lab.unit}.py" in ages[listener.pid].command
     assert evidence.privileged is True
 
 
