@@ -533,6 +533,15 @@ def test_a_dropped_port_with_nothing_listening_confirms_both_firewall_first() ->
     assert both_hold(d) == ""
 
 
+def test_a_reject_in_front_of_a_dead_service_ranks_the_firewall_first() -> None:
+    """Both hold, and both give "refused": the firewall answered before any socket."""
+    host = HostEvidence(addresses=(ADDRESS,), firewall_effective=reject("tcp-reset"))
+    d = diagnosis(Outcome.REFUSED, host)
+    top = [(c.id, c.verdict) for c in d.causes[:2]]
+    assert top == [("host-firewall", CONFIRMED), ("service-down", CONFIRMED)]
+    assert both_hold(d).startswith("Two faults hold at once: host-firewall and service-down.")
+
+
 @pytest.mark.parametrize("with_host", [True, False], ids=["host-evidence", "client-only"])
 def test_a_reject_on_the_target_is_blamed_on_the_target(with_host: bool) -> None:
     """11.3 (b): REJECT --reject-with icmp-host-prohibited on the target itself."""

@@ -208,10 +208,12 @@ def test_a_hostile_rule_comment_and_host_alias_reach_the_report_verbatim(
 ) -> None:
     """`local://` runs the real batch; fake iptables-save/nft on PATH (this machine's
     firewall is never touched) show a REJECT rule whose comment is full of braces."""
-    port = closed_port("127.0.0.1")
+    # 127.0.0.2 is this host's too (all of 127/8 is): with `local://` the refusal came
+    # from the target, so the path works and routing must be ruled out (issue 11.3 c).
+    port = closed_port("127.0.0.2")
     comment = "deny {port} {legacy <x> 100% $HOME"
     rule = (
-        f"-A INPUT -d 127.0.0.1/32 -p tcp -m tcp --dport {port} "
+        f"-A INPUT -d 127.0.0.2/32 -p tcp -m tcp --dport {port} "
         f'-m comment --comment "{comment}" -j REJECT --reject-with tcp-reset'
     )
     tools = pytester.path / "tools"
@@ -226,7 +228,7 @@ def test_a_hostile_rule_comment_and_host_alias_reach_the_report_verbatim(
     text = (
         f"version: 1\nhosts:\n  '{alias}':\n    connection: local://\n"
         "services:\n"
-        f"  'api{{port}}<x>':\n    address: 127.0.0.1\n    ports: [{port}]\n"
+        f"  'api{{port}}<x>':\n    address: 127.0.0.2\n    ports: [{port}]\n"
         f"    host: '{alias}'\n"
     )
     inventory = pytester.path / "inventory.yml"
@@ -242,3 +244,6 @@ def test_a_hostile_rule_comment_and_host_alias_reach_the_report_verbatim(
     assert comment in out
     assert "service api{port}<x>" in out
     assert junit.read_text().count("<failure") == 1
+    assert "1. [confirmed] A host firewall blocks the port (host-firewall)" in out
+    ruled_out = next(line for line in out.splitlines() if line.startswith("  ruled out: "))
+    assert "routing" in ruled_out

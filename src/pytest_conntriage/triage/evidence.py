@@ -18,6 +18,7 @@ Three principles keep them honest:
 
 from __future__ import annotations
 
+import dataclasses
 import ipaddress
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
@@ -454,9 +455,12 @@ def _firewall(outcome: Outcome, seen: _Seen) -> Iterator[Finding]:
     if verdict.blocks:
         sees = verdict.client_sees
         fits = sees is None or sees is outcome or outcome is Outcome.TIMEOUT
-        yield seen.finding(
+        found = seen.finding(
             "host-firewall", CONFIRMED if fits else 70, f"{h}: {verdict.describe()}", ()
         )
+        # The firewall decides before any socket sees the SYN: with a dead service
+        # behind it, the firewall is what the client met (two faults, this one first).
+        yield dataclasses.replace(found, first=fits)
     elif verdict.action is Action.ACCEPT:
         yield seen.finding(
             "host-firewall",
@@ -499,6 +503,7 @@ def _route(outcome: Outcome, target: Target, client: ClientEvidence) -> Iterator
         CONFIRMED,
         f"client: `ip route get {client.address}` finds {kind}"
         + (f" ({route.matched})" if route.matched else ""),
+        first=True,  # the connect failed on the client: nothing else was reached
     )
 
 

@@ -41,11 +41,18 @@ class Finding:
     # The line shown under the cause: a plain str is printed verbatim (host output and
     # inventory values are data); only a Template is filled with the failure's values.
     evidence: EvidenceLine
+    # The fault this finding shows is what the packet met first and what produced the
+    # outcome (the target's firewall rejected the SYN before any socket saw it): among
+    # equally sure causes, this one goes first.
+    first: bool = False
 
     def __post_init__(self) -> None:
         if self.score is not None and not 0 <= self.score <= CONFIRMED:
             raise ValueError(f"finding score {self.score} for {self.cause} is not within 0-100")
 
+
+# The tie-break weight of a cause whose deciding finding is `first`: above any outcome's.
+FIRST = CONFIRMED + 1
 
 # Two certain findings that contradict each other (one confirms, one rules out) leave
 # the cause open: this score, with both lines shown.
@@ -103,7 +110,8 @@ def _decide(current: Score, findings: list[Finding]) -> Score:
         return Score(current.cause, CONTESTED, lines, current.prior)
     score = deciding[-1].score
     assert score is not None  # weighing findings all have one
-    return Score(current.cause, score, lines, current.prior)
+    prior = FIRST if any(f.first for f in deciding) else current.prior
+    return Score(current.cause, score, lines, prior)
 
 
 def ranked(scores: Iterable[Score]) -> tuple[Score, ...]:
