@@ -76,6 +76,7 @@ class Evaluator:
         # under xdist), so a failure can say where the same target is reachable from
         # without probing from a vantage nobody selected.
         self._vantages: dict[Hashable, list[TcpCheck]] = {}
+        self.compare_vantages = True  # False: the run has one vantage, nothing to record
         self._vantages_lock = threading.Lock()
 
     # -- names: resolved when a check runs, each resolver's answer kept ---------------
@@ -102,16 +103,13 @@ class Evaluator:
         )
         return Resolution(name, tuple(answers))
 
-    async def _answers_now(self, check: TcpCheck) -> Resolution | None:
-        """What every resolver of a failed check's name answers now, and the system
-        resolver too when the inventory names others; None when one resolver is all."""
+    async def _answers_now(
+        self, check: TcpCheck, asked: tuple[Resolver | None, ...]
+    ) -> Resolution | None:
+        """What each of `asked` (None: the system resolver) answers now for the failed
+        check's name (see _asking_resolvers)."""
         name = check.name
-        if name is None:
-            return None
-        asked: tuple[Resolver | None, ...] = check.resolvers or (None,)
-        if check.resolvers and may_ask_system(name):
-            asked += (None,)
-        if len(asked) < 2:
+        if name is None or not asked:
             return None
 
         async def ask() -> Resolution:
@@ -140,7 +138,7 @@ class Evaluator:
         self.engine.prefetch(check, lambda: self._evaluate(check))
 
     def _note_vantage(self, check: Check) -> None:
-        if isinstance(check, TcpCheck) and check.kind is CheckKind.TCP:
+        if self.compare_vantages and isinstance(check, TcpCheck) and check.kind is CheckKind.TCP:
             with self._vantages_lock:
                 seen = self._vantages.setdefault(_endpoint_key(check), [])
                 if all(other.vantage != check.vantage for other in seen):
@@ -169,19 +167,24 @@ class Evaluator:
         elsewhere: tuple[tuple[str, Outcome], ...] = ()
         systemd: bool | None = None
         answers_now: Resolution | None = None
+        now: asyncio.Future[Resolution | None] | None = None
         try:
             if isinstance(check, TcpCheck) and check.kind is CheckKind.TCP:
                 final = result.final
-                elsewhere, answers_now, (findings, gaps, systemd) = await asyncio.gather(
-                    self._from_other_vantages(check),
-                    self._answers_now(check),
-                    self._evidence(check, final),
-                )
+                # Asked alongside the evidence; a task only when there is something to
+                # ask (thousands of failures each with a task would cost seconds).
+                asking = _asking_resolvers(check)
+                now = asyncio.ensure_future(self._answers_now(check, asking)) if asking else None
+                elsewhere = await self._from_other_vantages(check)
+                findings, gaps, systemd = await self._evidence(check, final)
+                answers_now = await now if now is not None else None
                 if check.name is not None:
                     disagreeing = disagreement(check.name, final.tried, check.expect_open)
                     # Before the host's evidence: what was seen on the host weighs more.
                     findings = ((disagreeing,) if disagreeing else ()) + findings
         except Exception as exc:
+            if now is not None:
+                now.cancel()
             crash = self._crash("evidence", exc)
             return CheckResult(
                 check,
@@ -226,6 +229,8 @@ class Evaluator:
                 for other in self._vantages.get(_endpoint_key(check), ())
                 if other.vantage != check.vantage
             ]
+        if not others:
+            return ()
         results = await asyncio.gather(*(self._tcp_probe(other) for other in others))
         return tuple((other.vantage, r.outcome) for other, r in zip(others, results, strict=True))
 
@@ -480,6 +485,19 @@ def _not_open(attempt: Attempt) -> bool:
     # A probe that could not run (a vantage that cannot be reached, no socket) saw
     # nothing: it cannot prove the port closed.
     return attempt.outcome not in (Outcome.OPEN, Outcome.PROBE_ERROR)
+
+
+def _asking_resolvers(check: TcpCheck) -> tuple[Resolver | None, ...]:
+    """Whom to ask what a failed check's name resolves to now: every resolver of the
+    check, and the system resolver too when the inventory names others (unless the name
+    is a reserved one, see resolution.may_ask_system); () when one resolver is all."""
+    name = check.name
+    if name is None:
+        return ()
+    asked: tuple[Resolver | None, ...] = check.resolvers or (None,)
+    if check.resolvers and may_ask_system(name):
+        asked += (None,)
+    return asked if len(asked) > 1 else ()
 
 
 def _wanted(check: TcpCheck) -> Callable[[Attempt], bool]:

@@ -310,6 +310,8 @@ class ConntriageRun:
         if self._plan is None:
             # From the inventory alone: collecting needs no DNS answer (see checks.py).
             self._plan = plan(self.inventory) if self.inventory else Plan((), (), ())
+            # One vantage: no failure has another vantage's view to report.
+            self.evaluator.compare_vantages = len(self._plan.vantages) > 1
         return self._plan
 
     def pytest_report_header(self, config: pytest.Config) -> list[str]:
