@@ -121,6 +121,8 @@ def test_the_resolver_with_the_stale_answer_is_named_and_dug(
     good_port = good.where.split(":")[1]
     stale_address, stale_port = stale.where.split(":")
     assert f"dig @{stale_address} -p {stale_port} svc.test" in out
+    # By hand, the address that failed: the name could pick the one that works.
+    assert f"$ nc -zv 127.0.0.9 {port}" in out
     assert f"-p {good_port} svc.test" not in out
     assert "the system resolver" not in out
 

@@ -441,7 +441,9 @@ def facts_for(check: DnsCheck | TcpCheck, attempt: Attempt) -> Facts:
         address=attempt.address or check.address,
         port=check.port,
         name=check.name,
-        host=check.target,
+        # A name with several addresses that failed on one: the name alone would let
+        # `nc` or `traceroute` pick another address, one that may well work.
+        host=attempt.address if attempt.tried and attempt.address else check.target,
         resolver=resolver,
         unit=check.unit,
         service=check.service,
