@@ -7,6 +7,7 @@ from .evidence import Action, HostEvidence
 from .outcome import Outcome
 from .probe.result import Attempt
 from .triage.evidence import covers
+from .triage.known import Fact, HostFacts
 
 
 def judge(
@@ -66,6 +67,13 @@ def _firewall(check: HostCheck, host: HostEvidence) -> tuple[Outcome, str]:
         return Outcome.BLOCKED, verdict.describe()
     if verdict.action is Action.UNDECIDABLE:
         return Outcome.PROBE_ERROR, f"cannot decide: {verdict.describe()}"
+    # An accept proves nothing while a backend that may hold the blocking rule went
+    # unread (iptables-legacy "accepts" with no rules when nft could not be read).
+    unread = HostFacts(host).why(Fact.FIREWALL)
+    if unread is not None:
+        return Outcome.PROBE_ERROR, (
+            f"{verdict.describe()}, but not every ruleset of {check.host} could be read: {unread}"
+        )
     return Outcome.ADMITTED, verdict.describe()
 
 
