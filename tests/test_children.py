@@ -194,6 +194,13 @@ def _closed_port() -> int:
         return int(sock.getsockname()[1])  # closed again once the socket is: refused
 
 
+def _default_sigint() -> None:
+    """In the child: SIGINT as a terminal gives it. A shell that starts a job in the
+    background (CI runners do) leaves SIGINT ignored, and an ignored SIGINT is
+    inherited: the run would never see the Ctrl-C this test sends."""
+    signal.signal(signal.SIGINT, signal.SIG_DFL)
+
+
 def _plugin(tmp_path: Path, tag: str, evidence: str) -> subprocess.Popen[str]:
     """The real plugin on an inventory whose evidence host hangs in `ss`."""
     fake = tmp_path / "bin"
@@ -222,6 +229,7 @@ def _plugin(tmp_path: Path, tag: str, evidence: str) -> subprocess.Popen[str]:
         stdout=subprocess.PIPE,
         stderr=subprocess.STDOUT,
         text=True,
+        preexec_fn=_default_sigint,
     )
 
 

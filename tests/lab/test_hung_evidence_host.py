@@ -70,6 +70,13 @@ def _inventory(connection: str, evidence: str) -> str:
     )
 
 
+def _default_sigint() -> None:
+    """In the child: SIGINT as a terminal gives it. A shell that starts a job in the
+    background (CI runners do) leaves SIGINT ignored, and an ignored SIGINT is
+    inherited: the run would never see the Ctrl-C this test sends."""
+    signal.signal(signal.SIGINT, signal.SIG_DFL)
+
+
 class HungHost:
     """A lab whose evidence host hangs one way, and the real plugin run against it."""
 
@@ -91,7 +98,13 @@ class HungHost:
         env = {k: v for k, v in os.environ.items() if not k.startswith("PYTEST_")}
         env[TAG_VARIABLE] = self.tag
         return subprocess.Popen(
-            argv, cwd=work, env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True
+            argv,
+            cwd=work,
+            env=env,
+            stdout=subprocess.PIPE,
+            stderr=subprocess.STDOUT,
+            text=True,
+            preexec_fn=_default_sigint,
         )
 
     def evidence_in_progress(self) -> bool:
