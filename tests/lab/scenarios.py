@@ -851,6 +851,10 @@ def judge(
     if missing and rows:
         row = rows[0]
         rows[0] = dataclasses.replace(row, problems=(*row.problems, *missing), ok=False)
+    for i, row in enumerate(rows):
+        contradiction = contradicting_confirmed(run.stdout, row.case)
+        if contradiction:
+            rows[i] = dataclasses.replace(row, problems=(*row.problems, contradiction), ok=False)
     if kernel is None or not rows:
         return rows
     # Shown on the row of the check that probed the same address, else the first.
@@ -865,6 +869,25 @@ def judge(
         problems += (f"lab fault not as built: {said}",)
     rows[at] = dataclasses.replace(row, kernel=kernel, problems=problems, ok=not problems)
     return rows
+
+
+_SECTION = re.compile(r"^_{3,} (\S.*?) _{3,}$", re.M)
+_CONFIRMED = re.compile(r"^\s+\d+\. \[confirmed\] .*\((\S+)\)$", re.M)
+
+
+def contradicting_confirmed(stdout: str, case: str) -> str:
+    """A problem when the failure text of `case` confirms more than one cause without
+    saying that the faults hold at once; "" otherwise."""
+    starts = list(_SECTION.finditer(stdout))
+    for n, header in enumerate(starts):
+        if header.group(1) != case:
+            continue
+        end = starts[n + 1].start() if n + 1 < len(starts) else len(stdout)
+        text = stdout[header.end() : end]
+        confirmed = _CONFIRMED.findall(text)
+        if len(confirmed) > 1 and "hold at once" not in text:
+            return f"confirms {', '.join(confirmed)} at once without saying both hold"
+    return ""
 
 
 def _judge_cases(scenario: Scenario, run: PluginRun, host_access: bool) -> list[Row]:
