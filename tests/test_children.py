@@ -270,3 +270,17 @@ def test_a_run_that_is_interrupted_leaves_no_process(
     # Generous under load; the issue's 1 s is measured by the closing note, not here.
     assert took < 10, took
     assert tagged(tag) == []
+
+
+def test_without_an_inventory_sigterm_is_left_alone(pytester: pytest.Pytester) -> None:
+    pytester.makepyfile(
+        """
+        import signal
+
+        from pytest_conntriage.children import _on_sigterm
+
+        def test_sigterm_is_not_ours():
+            assert signal.getsignal(signal.SIGTERM) is not _on_sigterm
+        """
+    )
+    pytester.runpytest_subprocess("-p", "no:cacheprovider").assert_outcomes(passed=1)

@@ -284,9 +284,11 @@ class ConntriageRun:
             if inventory
             else HostPool({})
         )
-        # Every process the run starts ends with it: at unconfigure, and on SIGTERM.
+        # Every process the run starts ends with it: at unconfigure, and on SIGTERM. The
+        # handler only with an inventory: without one the plugin changes nothing global.
         children.reset()
-        children.handle_sigterm()
+        if inventory is not None:
+            children.handle_sigterm()
         self.evaluator = Evaluator(self.engine, runbook, self.hosts)
         self.summary = TriageSummary()
         self.validated_checks: list[Check] = []  # collected under --conntriage-validate
