@@ -40,7 +40,7 @@ PIECES = [
 
 def seeds() -> list[str]:
     found: list[str] = []
-    for path in [*ROOT.glob("inventories/*.yml"), *ROOT.glob("src/**/demo.yml")]:
+    for path in [*ROOT.glob("inventories/*.yml"), *ROOT.glob("pytest_conntriage/**/demo.yml")]:
         found.append(path.read_text(encoding="utf-8-sig"))
     for doc in ROOT.glob("docs/*.md"):
         found += re.findall(r"```yaml\n(.*?)```", doc.read_text(), flags=re.DOTALL)

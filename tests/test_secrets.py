@@ -132,7 +132,7 @@ def test_testinfras_debug_log_of_the_sshpass_command_is_masked(
 ) -> None:
     # testinfra logs every command it runs at DEBUG; for ssh:// with a password that is
     # `sshpass -p PASSWORD ssh ...` (whether or not sshpass is installed).
-    from pytest_conntriage.hosts import HostPool
+    from pytest_conntriage.connections import HostPool
     from pytest_conntriage.inventory.model import Host, Location
 
     port = closed_port("127.0.0.2")

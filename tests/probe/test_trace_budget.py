@@ -7,11 +7,11 @@ from typing import Any
 
 import pytest
 
-from pytest_conntriage import collect
-from pytest_conntriage.collect import TRACES_PER_RUN, EvidenceCollector
+from pytest_conntriage.connections import HostPool
 from pytest_conntriage.demo.listeners import FullQueueListener, closed_port
+from pytest_conntriage.evidence import collector as collect
+from pytest_conntriage.evidence.collector import TRACES_PER_RUN, EvidenceCollector
 from pytest_conntriage.evidence.path import PathEnd, PathTrace
-from pytest_conntriage.hosts import HostPool
 from pytest_conntriage.probe.engine import Engine
 from pytest_conntriage.probe.trace import trace_path
 

@@ -21,7 +21,7 @@ SCHEMA = xmlschema.XMLSchema(str(Path(__file__).with_name("junit-10.xsd")))
 # stage → (module, function replaced, the stage named in the "triage unavailable" line)
 STAGES = {
     # The client's route, gathered for every failed tcp check from this machine.
-    "evidence": ("pytest_conntriage.collect", "gather_client", "evidence"),
+    "evidence": ("pytest_conntriage.evidence.collector", "gather_client", "evidence"),
     "ranking": ("pytest_conntriage.triage", "ranked", "ranking"),
     # Filling happens as the text is rendered and as the properties are read.
     "filling": ("pytest_conntriage.triage.fill", "prose", "rendering"),

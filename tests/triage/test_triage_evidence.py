@@ -34,7 +34,7 @@ from pytest_conntriage.report.text import both_hold
 from pytest_conntriage.runbook import load_runbook
 from pytest_conntriage.runbook.model import Runbook
 from pytest_conntriage.triage import diagnose
-from pytest_conntriage.triage.evidence import Target, findings, is_address_of
+from pytest_conntriage.triage.findings import Target, findings, is_address_of
 from pytest_conntriage.triage.known import Fact, HostFacts, Knowledge
 from pytest_conntriage.triage.model import Diagnosis, Facts, Verdict
 

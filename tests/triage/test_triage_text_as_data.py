@@ -30,7 +30,7 @@ from pytest_conntriage.outcome import Outcome
 from pytest_conntriage.runbook import load_runbook
 from pytest_conntriage.runbook.model import Runbook
 from pytest_conntriage.triage import Finding, Template, diagnose
-from pytest_conntriage.triage.evidence import Target, findings, unavailable_lines
+from pytest_conntriage.triage.findings import Target, findings, unavailable_lines
 from pytest_conntriage.triage.model import Diagnosis, Facts
 
 # Everything a template engine could trip on, balanced and not.

@@ -16,8 +16,8 @@ from ..children import in_thread
 from ..evidence.runner import GRACE_S, reason
 from ..inventory.model import DEFAULT_EVIDENCE_TIMEOUT_S
 from ..outcome import Outcome, classify_errno
-from ..shell import CommandResult, Host
-from ..shell import run as spawn_safely
+from ..spawn import CommandHost, CommandResult
+from ..spawn import run as spawn_safely
 from ..transport import deadline
 from .result import Attempt
 
@@ -56,7 +56,7 @@ _BASH_ERRORS = (
 
 
 async def connect_from(
-    shell: Host,
+    shell: CommandHost,
     vantage: str,
     address: str,
     port: int,
@@ -84,7 +84,7 @@ def _remote_bound(timeout: float) -> int:
 
 
 def _connect_blocking(
-    shell: Host,
+    shell: CommandHost,
     vantage: str,
     address: str,
     port: int,

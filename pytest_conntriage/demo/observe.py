@@ -14,9 +14,9 @@ from typing import IO, Any
 
 import pytest
 
-from ..api import RESULT_KEY, ConnectivityFailure
 from ..checks import DnsCheck, HostCheck
 from ..evaluate import CheckResult
+from ..fixture import RESULT_KEY, ConnectivityFailure
 from ..plugin import InventoryCheck
 from ..triage.model import Verdict
 from .intended import Record

@@ -13,10 +13,10 @@ from typing import Any
 
 from . import hostcheck
 from .checks import Check, CheckKind, DnsCheck, HostCheck, TcpCheck
-from .collect import EvidenceCollector
+from .connections import HostPool, HostUnavailable
 from .evidence import ClientEvidence, HostEvidence, Packet
+from .evidence.collector import EvidenceCollector
 from .evidence.path import worth_tracing
-from .hosts import HostPool, HostUnavailable
 from .inventory.model import LOCAL_VANTAGE, DnsMatch, Resolver
 from .outcome import Outcome
 from .probe.dns import RESOLV_CONF, SYSTEM, ask_resolver, resolve_system
@@ -29,8 +29,8 @@ from .probe.tcp import connect_once, open_connection
 from .resolution import Resolution, disagreement, may_ask_system
 from .runbook.model import Runbook
 from .triage import Finding, diagnose
-from .triage import evidence as evidence_rules
-from .triage.evidence import Target
+from .triage import findings as evidence_rules
+from .triage.findings import Target
 from .triage.model import Diagnosis, Facts
 from .triage.path import path_findings
 

@@ -6,7 +6,7 @@ import errno
 
 import pytest
 
-from pytest_conntriage.shell import SPAWN_TRIES, run
+from pytest_conntriage.spawn import SPAWN_TRIES, run
 
 
 class Flaky:

@@ -6,7 +6,7 @@ from .checks import CheckKind, HostCheck, host_port
 from .evidence import Action, HostEvidence
 from .outcome import Outcome
 from .probe.result import Attempt
-from .triage.evidence import covers
+from .triage.findings import covers
 from .triage.known import Fact, HostFacts
 
 

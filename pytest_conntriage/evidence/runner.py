@@ -16,8 +16,8 @@ from typing import Protocol
 
 from .. import children
 from ..children import NOT_RUN, TIMED_OUT
-from ..shell import Host
-from ..shell import run as spawn_safely
+from ..spawn import CommandHost
+from ..spawn import run as spawn_safely
 from ..transport import deadline
 
 # Share of a remote run's bound its command gets on the host (coreutils' timeout): the
@@ -92,7 +92,7 @@ class TestinfraRunner:
 
     __test__ = False  # not a pytest test class, despite the name
 
-    def __init__(self, host: Host, timeout: float) -> None:
+    def __init__(self, host: CommandHost, timeout: float) -> None:
         self.host = host
         self.timeout = timeout
 

@@ -21,7 +21,6 @@ from _pytest._code.code import ReprFileLocation, TerminalRepr
 from _pytest._io import TerminalWriter
 
 from . import children, junit
-from .api import RESULT_KEY, ConnectivityFailure, Conntriage
 from .checks import (
     Check,
     CheckKind,
@@ -31,8 +30,9 @@ from .checks import (
     TcpCheck,
     plan,
 )
+from .connections import HostPool
 from .evaluate import Evaluator, crash_reason
-from .hosts import HostPool
+from .fixture import RESULT_KEY, ConnectivityFailure, Conntriage
 from .inventory import InventoryError, InventoryWarning, load_inventories
 from .inventory.errors import printable
 from .inventory.model import Inventory

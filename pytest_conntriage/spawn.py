@@ -27,14 +27,14 @@ class CommandResult(Protocol):
     def stderr(self) -> str: ...
 
 
-class Host(Protocol):
+class CommandHost(Protocol):
     """The one thing the plugin needs of a testinfra host: `run(command, *args)`, which
     shell-quotes each arg into the command's `%s` placeholders."""
 
     def run(self, command: str, *args: str) -> CommandResult: ...
 
 
-def run(host: Host, command: str, *args: str) -> CommandResult:
+def run(host: CommandHost, command: str, *args: str) -> CommandResult:
     """`host.run(command, *args)`, retrying only the EFAULT spawn race."""
     for attempt in range(SPAWN_TRIES):
         try:

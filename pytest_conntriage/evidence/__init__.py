@@ -5,7 +5,6 @@ from __future__ import annotations
 
 from .client import gather_client
 from .firewall import Packet, decisive
-from .host import gather_host, parse_batch, read_batch, run_batch
 from .model import (
     Action,
     Backend,
@@ -22,6 +21,7 @@ from .model import (
     UnitState,
 )
 from .runner import LocalRunner, Runner, RunResult, TestinfraRunner
+from .target_host import gather_host, parse_batch, read_batch, run_batch
 
 __all__ = [
     "Action",

@@ -11,15 +11,15 @@ from __future__ import annotations
 import asyncio
 from dataclasses import replace
 
-from .children import in_thread
-from .evidence import ClientEvidence, HostEvidence, Packet, RunResult, TestinfraRunner
-from .evidence.client import gather_client
-from .evidence.host import read_batch, run_batch
-from .evidence.path import PathTrace
-from .evidence.runner import first_line
-from .hosts import HostPool, HostUnavailable
-from .probe.engine import Engine
-from .probe.trace import trace_path
+from ..children import in_thread
+from ..connections import HostPool, HostUnavailable
+from ..probe.engine import Engine
+from ..probe.trace import trace_path
+from . import ClientEvidence, HostEvidence, Packet, RunResult, TestinfraRunner
+from .client import gather_client
+from .path import PathTrace
+from .runner import first_line
+from .target_host import read_batch, run_batch
 
 # The path trace (docs/evidence.md): SYNs with TTL 1 to at most TRACE_MAX_HOPS, a few at
 # once (probe/trace.py's WAVE), each waited for TRACE_HOP_TIMEOUT_S; at most
