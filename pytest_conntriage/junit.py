@@ -26,8 +26,8 @@ from collections.abc import Sequence
 from typing import Any
 
 import pytest
-from _pytest.junitxml import xml_key
 
+from .pytest_internals import junit_xml
 from .report.properties import suite_property_name
 
 AUTO, TESTCASE, TESTSUITE = "auto", "testcase", "testsuite"
@@ -56,7 +56,7 @@ def write(
     Call after pytest's junitxml has handled `report` (trylast), so the testcase is
     open and holds its failure.
     """
-    xml: Any = config.stash.get(xml_key, None)
+    xml: Any = junit_xml(config)
     if xml is None:
         return
     reporter = xml.node_reporter(report)

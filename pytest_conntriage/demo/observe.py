@@ -17,7 +17,7 @@ import pytest
 from ..checks import DnsCheck, HostCheck
 from ..evaluate import CheckResult
 from ..fixture import RESULT_KEY, ConnectivityFailure
-from ..plugin import InventoryCheck
+from ..nodes import InventoryCheck
 from ..triage.model import Verdict
 from .intended import Record
 

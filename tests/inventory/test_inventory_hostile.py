@@ -527,7 +527,7 @@ def test_a_hostile_inventory_through_the_cli_is_exit_4_and_one_line(
 
 
 def _unique_ids_before(ids: list[str]) -> list[str]:
-    """plugin.unique_ids as it was (a set built per lookup), to compare against."""
+    """nodes.unique_ids as it was (a set built per lookup), to compare against."""
     from collections import Counter, defaultdict
 
     if len(ids) == len(set(ids)):
@@ -550,7 +550,7 @@ def _unique_ids_before(ids: list[str]) -> list[str]:
 def test_test_ids_escape_what_is_not_printable_and_stay_as_they_were() -> None:
     import random
 
-    from pytest_conntriage.plugin import unique_ids
+    from pytest_conntriage.nodes import unique_ids
 
     assert unique_ids(["a\x1b]0;PWNED\x07\x1b[2J", "b\n"]) == [
         "a\\x1b]0;PWNED\\x07\\x1b[2J",

@@ -26,7 +26,7 @@ STAGES = {
     # Filling happens as the text is rendered and as the properties are read.
     "filling": ("pytest_conntriage.triage.fill", "prose", "rendering"),
     "rendering": ("pytest_conntriage.report.text", "_cause_lines", "rendering"),
-    "JUnit properties": ("pytest_conntriage.plugin", "properties", "JUnit properties"),
+    "JUnit properties": ("pytest_conntriage.run", "properties", "JUnit properties"),
 }
 
 INJECT = """\

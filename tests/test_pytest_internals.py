@@ -59,7 +59,7 @@ def test_failures_keep_their_own_teardown_output(pytester: pytest.Pytester) -> N
 
 
 def test_pytest_without_the_lookup_is_left_alone() -> None:
-    from pytest_conntriage.pytest_compat import index_teardown_reports
+    from pytest_conntriage.pytest_internals import index_teardown_reports
 
     class Reporter:
         pass

@@ -1,0 +1,158 @@
+"""The collected items: an inventory file as a suite of check items; a failure shown as triage."""
+
+from __future__ import annotations
+
+from collections import Counter, defaultdict
+from collections.abc import Callable
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+import pytest
+
+from .checks import Check, CheckKind, DnsCheck, HostCheck, TcpCheck
+from .evaluate import crash_reason
+from .inventory.errors import printable
+from .pytest_internals import ReprFileLocation, TerminalRepr, TerminalWriter, parametrized_node_id
+from .report.text import unavailable_line
+
+if TYPE_CHECKING:
+    from .run import ConntriageRun
+
+# The fixture names users' own tests request to be parametrized with the inventory's
+# checks; their order is the order the built-in suite collects each file's checks in.
+CHECK_PARAMS = {
+    "dns_check": CheckKind.DNS,
+    "tcp_check": CheckKind.TCP,
+    "closed_check": CheckKind.CLOSED,
+    "idle_check": CheckKind.IDLE,
+    "listening_check": CheckKind.LISTENING,
+    "firewall_check": CheckKind.FIREWALL,
+    "service_check": CheckKind.SERVICE,
+}
+
+
+class TriageRepr(TerminalRepr):
+    """A failure shown as a diagnosis, not a traceback; `reprcrash` feeds JUnit's message.
+
+    The triage text is rendered when something shows it (the FAILURES section, JUnit,
+    an xdist worker sending the report), not kept: at 10,000 failing checks the texts
+    alone were 57 MB, and with `--tb=no` nothing ever reads them.
+    """
+
+    def __init__(self, message: str, text: str | Callable[[], str], path: str, lineno: int) -> None:
+        self.reprcrash = ReprFileLocation(path, lineno, message)
+        self._text = text
+
+    @property
+    def text(self) -> str:
+        if isinstance(self._text, str):
+            return self._text
+        try:
+            return self._text()
+        except Exception as exc:  # rendered inside pytest's reporting: never raise there
+            reason = unavailable_line(crash_reason("rendering", exc))
+            return f"{self.reprcrash.message}\n{reason}"
+
+    def toterminal(self, tw: TerminalWriter) -> None:
+        tw.line(self.text)
+
+    def __str__(self) -> str:
+        return self.text
+
+
+class InventorySuite(pytest.File):
+    """An inventory file collected as the built-in suite: `prod.yml::test_tcp[...]`.
+
+    pytest's own shape for tests from a non-Python file: the file yields one item per
+    check it defines, in the order dns, tcp, closed, idle, listening, firewall, service.
+    """
+
+    def __init__(self, *, run: ConntriageRun, **kwargs: Any) -> None:
+        super().__init__(**kwargs)
+        self.run = run
+
+    def collect(self) -> list[InventoryCheck]:
+        checks = self.run.checks_defined_in(self.path)
+        items = []
+        for kind in CHECK_PARAMS.values():
+            of_kind = [c for c in checks if c.kind is kind]
+            for check, id in zip(of_kind, unique_ids([c.id for c in of_kind]), strict=True):
+                base = f"test_{kind.value}"
+                node_id = parametrized_node_id(self, base, id)
+                items.append(
+                    InventoryCheck.from_parent(self, name=f"{base}[{id}]", check=check, **node_id)
+                )
+        return items
+
+
+class InventoryCheck(pytest.Item):
+    """One check of the inventory as a test; it passes when the check does.
+
+    Not a parametrized function: a function's parameters are fixtures, and pytest
+    sets up a fixture per parameter per test (~0.2 ms each, 2 s at 10,000 checks) to
+    hand over a value this item simply holds.
+    """
+
+    def __init__(self, *, check: Check, **kwargs: Any) -> None:
+        super().__init__(**kwargs)
+        self.check = check
+        for tag in check.tags:
+            self.add_marker(tag)
+
+    def runtest(self) -> None:
+        assert isinstance(self.parent, InventorySuite)
+        self.parent.run.conntriage.verify(self.check)
+
+    def reportinfo(self) -> tuple[Path, int, str]:
+        # Where the check is defined: the inventory entry (0-based line, as pytest wants).
+        return self.path, max(self.check.location.line - 1, 0), self.name
+
+
+def check_of(item: pytest.Item) -> Check | None:
+    """The inventory check `item` verifies: its own, or its `*_check` parameter's."""
+    if isinstance(item, InventoryCheck):
+        return item.check
+    callspec = getattr(item, "callspec", None)
+    if callspec is None:
+        return None
+    for name in CHECK_PARAMS:
+        value = callspec.params.get(name)
+        # An empty parameter set leaves pytest's NOTSET sentinel in the callspec.
+        if isinstance(value, (DnsCheck, TcpCheck, HostCheck)):
+            return value
+    return None
+
+
+def check_param(check: Check) -> Any:
+    """`check` as a parameter of a user's test: its id and its tags as marks."""
+    marks: list[pytest.MarkDecorator] = [getattr(pytest.mark, tag) for tag in check.tags]
+    return pytest.param(check, id=check.id, marks=marks)
+
+
+def unique_ids(ids: list[str]) -> list[str]:
+    """`ids` made unique the way pytest's parametrize does, so node ids stay the same:
+    a repeated id gets a counter, after "_" if it ends in a digit (`...:443_0`, `..._1`).
+
+    Anything not printable is escaped first (`\\x1b`): an id reaches the terminal, JUnit
+    and `-k`. The inventory refuses such names; this holds whatever made the id.
+    """
+    ids = [printable(id) for id in ids]
+    if len(ids) == len(set(ids)):
+        return ids
+    resolved = list(ids)
+    counts = Counter(resolved)
+    # What `resolved` holds now, kept up to date: a set built per lookup was quadratic.
+    current = Counter(resolved)
+    suffixes: dict[str, int] = defaultdict(int)
+    for index, id in enumerate(resolved):
+        if counts[id] > 1:
+            sep = "_" if id and id[-1].isdigit() else ""
+            new_id = f"{id}{sep}{suffixes[id]}"
+            while current[new_id] > 0:
+                suffixes[id] += 1
+                new_id = f"{id}{sep}{suffixes[id]}"
+            current[id] -= 1
+            current[new_id] += 1
+            resolved[index] = new_id
+            suffixes[id] += 1
+    return resolved
