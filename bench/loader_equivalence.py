@@ -3,7 +3,7 @@
     python bench/loader_equivalence.py                 # 20,000 mutated documents, seed 1
     python bench/loader_equivalence.py --count 100000 --seed 7
 
-yaml_marks composes with libyaml when the text has none of the characters where the two
+marked_yaml composes with libyaml when the text has none of the characters where the two
 parsers are known to differ, and falls back to PyYAML on any error. This runs both paths
 over valid inventories (the repo's, the docs' and, when tests/ is present, the error
 table's) and random mutations of them (YAML indicators, quotes, indentation, line
@@ -24,8 +24,8 @@ import time
 from pathlib import Path
 from typing import Any
 
-from pytest_conntriage.inventory import yaml_marks
-from pytest_conntriage.inventory.errors import InventoryError
+from pytest_conntriage import marked_yaml
+from pytest_conntriage.document_errors import DocumentError
 from pytest_conntriage.inventory.interpolate import interpolate
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -84,8 +84,8 @@ def load(text: str) -> Any:
         return result.text, result.whole
 
     try:
-        doc = yaml_marks.load_document(text, "inv.yml", substitute)
-    except InventoryError as exc:
+        doc = marked_yaml.load_document(text, "inv.yml", substitute)
+    except DocumentError as exc:
         return ("error", str(exc))
     except Exception as exc:  # a crash must be the same crash too
         return ("crash", type(exc).__name__, str(exc))
@@ -98,7 +98,7 @@ def main() -> int:
     parser.add_argument("--seed", type=int, default=1)
     parser.add_argument("--max-seconds", type=float, default=300)
     args = parser.parse_args()
-    if getattr(yaml_marks, "CParser", None) is None:
+    if getattr(marked_yaml, "CParser", None) is None:
         print("PyYAML has no libyaml here: only one path to compare", file=sys.stderr)
         return 0
     rng = random.Random(args.seed)
@@ -111,14 +111,14 @@ def main() -> int:
         if time.monotonic() - started > args.max_seconds:
             break
         checked += 1
-        fast_used += not yaml_marks._libyaml_may_differ(text)
+        fast_used += not marked_yaml._libyaml_may_differ(text)
         with_libyaml = load(text)
-        saved = getattr(yaml_marks, "CParser", None)
-        setattr(yaml_marks, "CParser", None)  # noqa: B010  # _libyaml_may_differ then says yes
+        saved = getattr(marked_yaml, "CParser", None)
+        setattr(marked_yaml, "CParser", None)  # noqa: B010  # _libyaml_may_differ then says yes
         try:
             pure = load(text)
         finally:
-            setattr(yaml_marks, "CParser", saved)  # noqa: B010
+            setattr(marked_yaml, "CParser", saved)  # noqa: B010
         if with_libyaml != pure:
             differences += 1
             if differences <= 10:

@@ -8,6 +8,7 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any, Generic, TypeVar
 
+from ..marked_yaml import DocPath, Document, place
 from . import hostspec
 from .addresses import (
     address_problem,
@@ -19,7 +20,6 @@ from .addresses import (
 from .durations import MAX_SECONDS, parse_duration
 from .errors import InventoryWarning, Problems, printable
 from .model import DnsMatch, Host, Location, Policy, Resolver
-from .yaml_marks import DocPath, Document, place
 
 T = TypeVar("T")
 

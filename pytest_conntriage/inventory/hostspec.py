@@ -20,7 +20,7 @@ from typing import TYPE_CHECKING
 from urllib.parse import parse_qsl, unquote, urlparse
 
 if TYPE_CHECKING:
-    from .yaml_marks import Document
+    from ..marked_yaml import Document
 
 # Query parameters testinfra reads (testinfra.backend.parse_hostspec); it ignores others
 # silently, so a typo would quietly change nothing.

@@ -9,6 +9,7 @@ from collections.abc import Collection, Mapping, Sequence
 from dataclasses import replace
 from typing import Any
 
+from ..marked_yaml import MAX_DOCUMENT_CHARS, load_document
 from . import hostspec
 from .build import FileSpec, build
 from .errors import InventoryError
@@ -16,7 +17,6 @@ from .interpolate import interpolate
 from .merge import merge
 from .model import Inventory
 from .schema import validate
-from .yaml_marks import MAX_DOCUMENT_CHARS, load_document
 
 
 def load_inventories(
@@ -50,7 +50,13 @@ def load_text(
     text: str, path: str, environ: Mapping[str, str], validated: Collection[str] = ()
 ) -> FileSpec:
     """As load_file, for the text of the file at `path` (already read)."""
-    document = load_document(text, path, lambda value: _interpolate(value, environ))
+    document = load_document(
+        text,
+        path,
+        lambda value: _interpolate(value, environ),
+        noun="an inventory",
+        error_type=InventoryError,
+    )
     if document.data is None:
         raise InventoryError(path, "the file is empty; an inventory starts with 'version: 1'")
     digest = _digest(document.data)

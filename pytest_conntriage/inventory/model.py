@@ -5,19 +5,9 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from enum import Enum
 
+# Re-exported: the model's values carry where they were written.
+from ..document_errors import Location as Location
 from .hostspec import masked
-
-
-@dataclass(frozen=True, slots=True)
-class Location:
-    """Where a value came from: 1-based line and column, as editors count."""
-
-    path: str
-    line: int
-    column: int
-
-    def __str__(self) -> str:
-        return f"{self.path}:{self.line}:{self.column}"
 
 
 @dataclass(frozen=True)

@@ -10,13 +10,13 @@ import pytest
 
 from pytest_conntriage.inventory import InventoryError, InventoryWarning, load_inventories
 from pytest_conntriage.inventory.load import load_text
-from pytest_conntriage.inventory.schema import _unique_items
-from pytest_conntriage.inventory.yaml_marks import (
+from pytest_conntriage.marked_yaml import (
     MAX_DEPTH,
     MAX_DOCUMENT_CHARS,
     MAX_NODES,
     load_document,
 )
+from pytest_conntriage.schema_errors import _unique_items
 
 DEFAULTS = "version: 1\ndefaults:\n"
 

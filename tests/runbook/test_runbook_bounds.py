@@ -25,7 +25,10 @@ CASES = {
         "rb.yml:6:5: this expands to more than 250,000 keys and values once its aliases"
         " (*name) and merge keys (<<) are expanded",
     ),
-    "huge-integer": ("entries: " + "9" * 10_000, "rb.yml:1:10: a number of more than 18 digits"),
+    "huge-integer": (
+        "entries: " + "9" * 10_000,
+        "rb.yml:1:10: entries: 999999999999…999999 has 10,000 digits; numbers in a runbook",
+    ),
     "too-large": ("#" * (2 * 1024 * 1024 + 1), "rb.yml: the file is 2,097,153 characters long"),
 }
 

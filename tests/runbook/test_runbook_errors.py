@@ -55,7 +55,7 @@ CASES = [
         "unknown key, with the nearest valid one",
         "        detail:",
         "        detial:",
-        "10:9: unknown key 'detial' (did you mean 'detail'?)",
+        "10:9: unknown key 'detial' in entries[0].causes[0] (did you mean 'detail'?)",
     ),
     (
         "unknown key at the top",
@@ -93,13 +93,14 @@ CASES = [
         "weight out of range",
         "weight: 80",
         "weight: 150",
-        "12:29: weight must be between 0 and 100, got 150",
+        "12:29: entries[0].causes[0].outcomes.refused.weight: 150 is outside 0-100",
     ),
     (
         "weight that is not a number",
         "weight: 80",
         "weight: high",
-        "12:29: weight must be a whole number, got 'high'",
+        "12:29: entries[0].causes[0].outcomes.refused.weight: expected a whole number,"
+        " got the string 'high'",
     ),
     (
         "unknown placeholder",
@@ -118,56 +119,58 @@ CASES = [
         "missing required key",
         "        title: The proxy is down\n",
         "",
-        "8:9: missing required key 'title' in cause 'proxy-down'",
+        "8:9: entries[0].causes[0]: missing required key 'title' in cause 'proxy-down'",
     ),
     (
         "YAML syntax error",
         "title: Our entry",
         "title: Our: entry",
-        "4:15: YAML syntax error: mapping values are not allowed here",
+        "4:15: invalid YAML: mapping values are not allowed here (check this line's"
+        " indentation, or quote a value containing ': ')",
     ),
     (
         "duplicate key",
         "    summary: What it covers\n",
         "    summary: What it covers\n    title: Again\n",
-        "6:5: duplicate key 'title' (first at line 4)",
+        "6:5: entries[0].title: duplicate key 'title' (first written at 4:5)",
     ),
     (
         "side that does not exist",
         "side: target",
         "side: server",
-        "18:15: side must be one of client, target; got 'server'",
+        "18:15: entries[0].diagnostics[0].side: 'server' is not one of: client, target",
     ),
     (
         "id that is not a slug",
         "  - id: team",
         "  - id: Our Team",
-        "3:9: id 'Our Team' must be lowercase letters and digits in dash-separated words"
-        " (like 'service-down')",
+        "3:9: entries[0].id: 'Our Team' must be lowercase letters and digits in"
+        " dash-separated words (like 'service-down')",
     ),
     (
         "unsupported version",
         "version: 1",
         "version: 2",
-        "1:10: unsupported version 2 (this plugin reads 1)",
+        "1:10: version: 2 is not supported; this version of pytest-conntriage reads version 1",
     ),
     (
         "unsafe YAML tag",
         "title: Restart it",
         "title: !!python/object/apply:os.system [id]",
-        "23:16: unsupported YAML tag '!!python/object/apply:os.system': a runbook is plain data",
+        "23:16: entries[0].resolutions[0].title: the YAML tag"
+        " !!python/object/apply:os.system is not supported in a runbook",
     ),
     (
         "step that prefers a command it does not have",
         "            command: systemctl restart {unit}",
         "            prefer:\n              - systemctl restart {unit}",
-        "26:13: 'prefer' needs 'command' beside it",
+        "26:13: entries[0].resolutions[0].steps[0].prefer: 'prefer' needs 'command' beside it",
     ),
     (
         "list where text belongs",
         "tells: whether it runs",
         "tells: [whether, it, runs]",
-        "20:16: tells must be a string, got a list",
+        "20:16: entries[0].diagnostics[0].tells: expected a string, got a list",
     ),
 ]
 
@@ -227,7 +230,10 @@ def test_recursive_alias(tmp_path: Path) -> None:
     path.write_text("version: 1\nentries: &loop\n  - *loop\n")
     with pytest.raises(RunbookError) as caught:
         load_entries(str(path))
-    assert str(caught.value) == f"{path}:2:10: recursive alias: a value cannot contain itself"
+    assert (
+        str(caught.value)
+        == f"{path}:2:10: entries[0]: an alias refers to a collection that contains it"
+    )
 
 
 def test_the_error_is_the_first_in_the_file(tmp_path: Path) -> None:
@@ -238,24 +244,25 @@ def test_the_error_is_the_first_in_the_file(tmp_path: Path) -> None:
     with pytest.raises(RunbookError) as caught:
         load_entries(str(path))
     assert caught.value.mark == (4, 5)
-    assert caught.value.message == "unknown key 'titel' (did you mean 'title'?)"
+    assert caught.value.message == "unknown key 'titel' in entries[0] (did you mean 'title'?)"
 
 
 @pytest.mark.parametrize(
     ("text", "message"),
     [
-        ("[a]\n", "1:1: the runbook must be a mapping, got a list"),
-        ("version: 1\n1: x\n", "2:1: key 1 must be text"),
+        ("[a]\n", "1:1: expected a mapping, got a list"),
+        ("version: 1\n1: x\n", "2:1: unknown key '1'; valid keys here: version, entries"),
         (
             "version: 1\n---\nversion: 1\n",
-            "2:1: YAML syntax error: expected a single document in the stream,"
+            "2:1: invalid YAML: expected a single document in the stream,"
             " but found another document",
         ),
         (
+            # Merge keys work as in an inventory: the merged entry lacks a title.
             "version: 1\nentries:\n  - &x {id: a}\n  - <<: *x\n",
-            "4:5: merge keys (<<) are not supported: write the keys out",
+            "3:5: entries[0]: missing required key 'title' in entry 'a'",
         ),
-        ("version: 1\nentries: []\n", "2:10: entries must not be empty"),
+        ("version: 1\nentries: []\n", "2:10: entries: must list at least one entry"),
     ],
 )
 def test_whole_file_problems(tmp_path: Path, text: str, message: str) -> None:

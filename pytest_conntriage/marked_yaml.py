@@ -1,4 +1,7 @@
-"""YAML → plain data plus the line:column of every key and value, loaded safely."""
+"""YAML → plain data plus the line:column of every key and value, loaded safely and bounded.
+
+The one loader of every document the plugin reads: inventories and runbooks.
+"""
 
 from __future__ import annotations
 
@@ -12,12 +15,11 @@ import yaml
 from yaml.error import Mark
 from yaml.nodes import MappingNode, Node, ScalarNode, SequenceNode
 
-from .errors import InventoryError
-from .model import Location
+from .document_errors import DocumentError, Location
 
-# Where a value sits in the document: ("services", "api", "ports", 0).
+# Where a value sits in a document: ("services", "api", "ports", 0).
 DocPath: TypeAlias = "tuple[str | int, ...]"
-# The JSON-like data an inventory document holds.
+# The JSON-like data a document holds.
 Data: TypeAlias = "bool | int | float | str | list[Data] | dict[str, Data] | None"
 # Rewrites one string scalar's text; returns the new text and whether YAML should decide
 # its type again (as if the new text had been written unquoted). Raises ValueError with a
@@ -30,8 +32,9 @@ _INT = "tag:yaml.org,2002:int"
 _FLOAT = "tag:yaml.org,2002:float"
 _STR = "tag:yaml.org,2002:str"
 _MERGE = "tag:yaml.org,2002:merge"
-# Dates would reach the schema as datetime objects and '=' as a special "value" tag; in an
-# inventory both are only ever meant as text.
+_COLLECTIONS = {"tag:yaml.org,2002:seq", "tag:yaml.org,2002:map"}
+# Dates would reach the schema as datetime objects and '=' as a special "value" tag; in our
+# documents both are only ever meant as text.
 _NOT_IMPLICIT = {"tag:yaml.org,2002:timestamp", "tag:yaml.org,2002:value"}
 # YAML 1.1 also reads 0443 (octal), 0x50, 0b101, 1_000 and 22:22 (base 60) as numbers:
 # `ports: [22:22, 0443]` silently became 1342 and 291. Only decimal numbers are numbers
@@ -47,7 +50,7 @@ _DECIMAL = {_INT: _DECIMAL_INT, _FLOAT: _DECIMAL_FLOAT}
 # Bounds that keep any document, however hostile, to a fraction of a second and a few
 # tens of MB before it is rejected (docs/inventory.md, "Limits").
 MAX_DOCUMENT_CHARS = 2 * 1024 * 1024
-# Collections inside collections, aliases followed: an inventory needs 6.
+# Collections inside collections, aliases followed: an inventory needs 6, a runbook 7.
 MAX_DEPTH = 64
 # Keys and values, written or once every alias and merge key is expanded: 10,000
 # services written out in full need ~220,000. Composing and converting cost ~0.5 KB
@@ -73,8 +76,9 @@ class BoundedSafeLoader(yaml.SafeLoader):
     """PyYAML's SafeLoader whose composer stops at MAX_DEPTH and MAX_NODES (raising
     LimitExceeded), not at Python's recursion limit or the machine's memory."""
 
-    def __init__(self, stream: str) -> None:
+    def __init__(self, stream: str, noun: str) -> None:
         super().__init__(stream)
+        self.noun = noun
         self.depth = 0
         self.nodes = 0
 
@@ -88,7 +92,7 @@ class BoundedSafeLoader(yaml.SafeLoader):
                 raise LimitExceeded(mark, TOO_DEEP)
             if self.nodes > MAX_NODES:
                 mark = self.peek_event().start_mark  # type: ignore[no-untyped-call]
-                raise LimitExceeded(mark, TOO_MANY)
+                raise LimitExceeded(mark, too_many(self.noun))
             return super().compose_node(parent, index)
         finally:
             self.depth -= 1
@@ -106,8 +110,8 @@ class _Loader(BoundedSafeLoader):
         for first, resolvers in yaml.SafeLoader.yaml_implicit_resolvers.items()
     }
 
-    def __init__(self, stream: str) -> None:
-        super().__init__(stream)
+    def __init__(self, stream: str, noun: str) -> None:
+        super().__init__(stream, noun)
         self.explicitly_tagged: set[int] = set()
         self.may_expand = _may_expand(stream)
 
@@ -137,7 +141,7 @@ if CParser is not None:
 
         yaml_implicit_resolvers = _Loader.yaml_implicit_resolvers
 
-        def __init__(self, stream: str) -> None:
+        def __init__(self, stream: str, noun: str) -> None:
             CParser.__init__(self, stream)
             yaml.constructor.SafeConstructor.__init__(self)
             yaml.resolver.Resolver.__init__(self)
@@ -178,19 +182,19 @@ class LimitExceeded(Exception):
 
 TOO_DEEP = (
     f"nested more than {MAX_DEPTH} levels deep (lists and mappings inside each other,"
-    " aliases followed); an inventory needs 6"
-)
-TOO_MANY = (
-    f"more than {MAX_NODES:,} keys and values are written by here; an inventory may hold"
-    f" at most {MAX_NODES:,} (split it into several files)"
+    " aliases followed)"
 )
 
 
-def _too_deep(path: str, mark: Mark) -> InventoryError:
-    return InventoryError.at(location(path, mark), TOO_DEEP)
+def too_many(noun: str) -> str:
+    """The message for a document (`noun`: "an inventory") with too many keys and values."""
+    return (
+        f"more than {MAX_NODES:,} keys and values are written by here; {noun} may hold"
+        f" at most {MAX_NODES:,} (split it into several files)"
+    )
 
 
-def _count_written(text: str) -> None:
+def _count_written(text: str, noun: str) -> None:
     """Raise LimitExceeded where the text's MAX_NODES-th key or value is written.
 
     libyaml composes a whole document before anything can look at it (1,000,000 values
@@ -205,7 +209,7 @@ def _count_written(text: str) -> None:
             if isinstance(event, _NODE_EVENTS):
                 count += 1
                 if count > MAX_NODES:
-                    raise LimitExceeded(event.start_mark, TOO_MANY)  # type: ignore[arg-type]
+                    raise LimitExceeded(event.start_mark, too_many(noun))  # type: ignore[arg-type]
     except yaml.YAMLError:
         return
     finally:
@@ -245,7 +249,7 @@ def _libyaml_may_differ(text: str) -> bool:
 
 @dataclass(frozen=True)
 class Document:
-    """One parsed inventory file: its data and where each key and value was written."""
+    """One parsed file: its data and where each key and value was written."""
 
     path: str
     data: Data
@@ -253,6 +257,8 @@ class Document:
     keys: Mapping[DocPath, Location]
     # The text as written, for scalars that ${...} interpolation changed.
     written: Mapping[DocPath, str] = field(default_factory=dict)
+    # What error() raises: the caller's own kind (InventoryError, RunbookError).
+    error_type: type[DocumentError] = DocumentError
 
     def value_location(self, path: DocPath) -> Location:
         """Where the value at `path` starts (or its nearest enclosing value's start)."""
@@ -264,13 +270,13 @@ class Document:
         """Where the key of the mapping entry at `path` was written (the value's, for items)."""
         return self.keys.get(path) or self.value_location(path)
 
-    def error(self, path: DocPath, message: str, *, at_key: bool = False) -> InventoryError:
+    def error(self, path: DocPath, message: str, *, at_key: bool = False) -> DocumentError:
         """The error `"{place}: {message}"` at the value (or key) at `path`."""
         prefix = f"{place(path)}: " if path else ""
         if at_key:
-            return InventoryError.at(self.key_location(path), prefix + message)
+            return self.error_type.at(self.key_location(path), prefix + message)
         origin = f" (from '{self.written[path]}')" if path in self.written else ""
-        return InventoryError.at(self.value_location(path), prefix + message + origin)
+        return self.error_type.at(self.value_location(path), prefix + message + origin)
 
 
 def place(path: DocPath) -> str:
@@ -286,16 +292,24 @@ def location(path: str, mark: Mark) -> Location:
     return Location(path, mark.line + 1, mark.column + 1)
 
 
-def load_document(text: str, path: str, substitute: Substitute | None = None) -> Document:
+def load_document(
+    text: str,
+    path: str,
+    substitute: Substitute | None = None,
+    *,
+    noun: str = "a document",
+    error_type: type[DocumentError] = DocumentError,
+) -> Document:
     """Parse one YAML document safely, keeping marks; None data when it is empty.
 
-    Duplicate keys, unsupported tags, recursive aliases and YAML syntax errors raise
-    InventoryError at their place. `substitute` rewrites every string value (not keys).
+    Duplicate keys, unsupported tags, recursive aliases, YAML syntax errors and documents
+    past the bounds raise `error_type` at their place; messages call the document `noun`
+    ("an inventory", "a runbook"). `substitute` rewrites every string value (not keys).
     """
     if len(text) > MAX_DOCUMENT_CHARS:
-        raise InventoryError(
+        raise error_type(
             path,
-            f"the file is {len(text):,} characters long; an inventory may have at most"
+            f"the file is {len(text):,} characters long; {noun} may have at most"
             f" {MAX_DOCUMENT_CHARS:,} (split it into several files)",
         )
     shielded = not any(char in text for char in _SHIELDS)
@@ -308,21 +322,35 @@ def load_document(text: str, path: str, substitute: Substitute | None = None) ->
     collecting = gc.isenabled()
     gc.disable()
     try:
-        return _load(text, path, substitute, shielded)
+        return _load(text, _Target(path, noun, error_type), substitute, shielded)
     finally:
         if collecting:
             gc.enable()
 
 
-def _load(text: str, path: str, substitute: Substitute | None, shielded: bool) -> Document:
+@dataclass(frozen=True)
+class _Target:
+    """The document being loaded: its path, what messages call it, what error it raises."""
+
+    path: str
+    noun: str
+    error_type: type[DocumentError]
+
+    def error(self, message: str, mark: Mark | None = None) -> DocumentError:
+        if mark is None:
+            return self.error_type(self.path, message)
+        return self.error_type.at(location(self.path, mark), message)
+
+
+def _load(text: str, target: _Target, substitute: Substitute | None, shielded: bool) -> Document:
     if CParser is not None and len(text) * 2 > MAX_NODES:  # a node takes 1 character or more
         try:
-            _count_written(text)
+            _count_written(text, target.noun)
         except LimitExceeded as exc:
-            raise InventoryError.at(location(path, exc.mark), exc.message) from None
+            raise target.error(exc.message, exc.mark) from None
     if not _libyaml_may_differ(text):
         try:
-            fast = _CLoader(text)
+            fast = _CLoader(text, target.noun)
             try:
                 root = fast.get_single_node()
             finally:
@@ -331,74 +359,80 @@ def _load(text: str, path: str, substitute: Substitute | None, shielded: bool) -
             # Re-parsing a large text with the pure-Python parser only for the wording of
             # its message would take seconds: libyaml's own message and mark do.
             if len(text) > _REPARSE_CHARS:
-                raise _syntax_error(path, exc, _UNSHIELD if shielded else {}) from None
+                raise _syntax_error(target, exc, _UNSHIELD if shielded else {}) from None
         except Exception:  # PyYAML, below, says what is wrong
             pass
         else:
             try:
-                return _convert(fast, root, path, substitute, shielded)
+                return _convert(fast, root, target, substitute, shielded)
             except _LibyamlDiffers:
                 pass
-    loader, root = _compose(text, path, shielded)
-    return _convert(loader, root, path, substitute, shielded)
+    loader, root = _compose(text, target, shielded)
+    return _convert(loader, root, target, substitute, shielded)
 
 
 def _convert(
     loader: _Loader | _CLoader,
     root: Node | None,
-    path: str,
+    target: _Target,
     substitute: Substitute | None,
     shielded: bool,
 ) -> Document:
+    path = target.path
     if root is None:
-        return Document(path, None, {}, {})
+        return Document(path, None, {}, {}, error_type=target.error_type)
     if loader.may_expand:
-        _check_expansion(root, path)
-    converter = _Converter(loader, path, substitute, _UNSHIELD if shielded else {})
+        problem = expansion_problem(root, target.noun)
+        if problem is not None:
+            raise target.error(problem[1], problem[0])
+    converter = _Converter(loader, target, substitute, _UNSHIELD if shielded else {})
     data = converter.value(root, ())
-    return Document(path, data, converter.values, converter.keys, converter.written)
+    return Document(
+        path, data, converter.values, converter.keys, converter.written, target.error_type
+    )
 
 
-def _compose(text: str, path: str, shielded: bool) -> tuple[_Loader, Node | None]:
+def _compose(text: str, target: _Target, shielded: bool) -> tuple[_Loader, Node | None]:
     """The pure-Python composition, and every error message the loader gives for bad YAML."""
     try:
-        loader = _Loader(text)
+        loader = _Loader(text, target.noun)
     except yaml.reader.ReaderError as exc:
         line = text.count("\n", 0, exc.position) + 1
         column = exc.position - text.rfind("\n", 0, exc.position)
         message = f"invalid YAML: the control character #x{exc.character:04x} is not allowed"
-        raise InventoryError.at(Location(path, line, column), message) from None
-    loader.name = path
+        raise target.error_type.at(Location(target.path, line, column), message) from None
+    loader.name = target.path
     try:
         root = loader.get_single_node()
     except LimitExceeded as exc:
-        raise InventoryError.at(location(path, exc.mark), exc.message) from None
+        raise target.error(exc.message, exc.mark) from None
     except yaml.MarkedYAMLError as exc:
-        raise _syntax_error(path, exc, _UNSHIELD if shielded else {}) from None
+        raise _syntax_error(target, exc, _UNSHIELD if shielded else {}) from None
     except yaml.YAMLError as exc:  # anything PyYAML raises without a mark
-        raise InventoryError(path, f"invalid YAML: {exc}".replace("\n", " ")) from None
+        raise target.error(f"invalid YAML: {exc}".replace("\n", " ")) from None
     finally:
         loader.dispose()
     return loader, root
 
 
-def _syntax_error(path: str, exc: yaml.MarkedYAMLError, unshield: dict[int, int]) -> InventoryError:
+def _syntax_error(
+    target: _Target, exc: yaml.MarkedYAMLError, unshield: dict[int, int]
+) -> DocumentError:
     mark = exc.problem_mark or exc.context_mark
     problem = (exc.problem or "not valid YAML").translate(unshield)
     if "'\\t'" in problem:
         problem = "a tab character here; YAML indents with spaces only"
     elif problem == "mapping values are not allowed here":
         problem += " (check this line's indentation, or quote a value containing ': ')"
+    elif problem.startswith("but ") and exc.context:  # "expected one document, but found..."
+        problem = f"{exc.context}, {problem}"
     elif exc.context and exc.context_mark and exc.context_mark is not mark:
         context = exc.context.replace("while ", "", 1)
         problem += f" ({context} that started at {exc.context_mark.line + 1}:"
         problem += f"{exc.context_mark.column + 1})"
     elif exc.context:
         problem += f" ({exc.context})"
-    message = f"invalid YAML: {problem}"
-    if mark is None:
-        return InventoryError(path, message)
-    return InventoryError.at(location(path, mark), message)
+    return target.error(f"invalid YAML: {problem}", mark)
 
 
 def _may_expand(text: str) -> bool:
@@ -406,14 +440,7 @@ def _may_expand(text: str) -> bool:
     return "*" in text or "<<" in text
 
 
-def _check_expansion(root: Node, path: str) -> None:
-    problem = expansion_problem(root)
-    if problem is not None:
-        mark, message = problem
-        raise InventoryError.at(location(path, mark), message)
-
-
-def expansion_problem(root: Node) -> tuple[Mark, str] | None:
+def expansion_problem(root: Node, noun: str) -> tuple[Mark, str] | None:
     """Where and why a composed document would expand past MAX_NODES or MAX_DEPTH.
 
     Composition shares an aliased node, so a 500-byte alias or merge-key bomb composes
@@ -445,7 +472,7 @@ def expansion_problem(root: Node) -> tuple[Mark, str] | None:
         if size > MAX_NODES:
             return node.start_mark, (
                 f"this expands to more than {MAX_NODES:,} keys and values once its aliases"
-                " (*name) and merge keys (<<) are expanded; an inventory may hold at most"
+                f" (*name) and merge keys (<<) are expanded; {noun} may hold at most"
                 f" {MAX_NODES:,}"
             )
         sizes[key], heights[key] = size, height
@@ -472,13 +499,14 @@ class _Converter:
     def __init__(
         self,
         loader: _Loader | _CLoader,
-        path: str,
+        target: _Target,
         substitute: Substitute | None,
         unshield: dict[int, int],
     ) -> None:
         self.loader = loader
         self.unshield = unshield
-        self.path = path
+        self.target = target
+        self.path = target.path
         self.substitute = substitute
         self.values: dict[DocPath, Location] = {}
         self.keys: dict[DocPath, Location] = {}
@@ -488,7 +516,7 @@ class _Converter:
         # around it, which libyaml and PyYAML choose differently in some places.
         self._strict_empty = not isinstance(loader, _Loader)
 
-    def error(self, node: Node, path: DocPath, message: str) -> InventoryError:
+    def error(self, node: Node, path: DocPath, message: str) -> DocumentError:
         if (
             self._strict_empty
             and isinstance(node, ScalarNode)
@@ -497,7 +525,7 @@ class _Converter:
         ):
             raise _LibyamlDiffers
         prefix = f"{place(path)}: " if path else ""
-        return InventoryError.at(location(self.path, node.start_mark), prefix + message)
+        return self.target.error(prefix + message, node.start_mark)
 
     def value(self, node: Node, path: DocPath) -> Data:
         if isinstance(node, ScalarNode):
@@ -507,9 +535,14 @@ class _Converter:
             return self.scalar(node, path)
         self.values[path] = location(self.path, node.start_mark)
         if len(path) >= MAX_DEPTH:  # without aliases (_check_expansion) the path is the depth
-            raise _too_deep(self.path, node.start_mark)
+            raise self.target.error(TOO_DEEP, node.start_mark)
         if id(node) in self._active:
             raise self.error(node, path, "an alias refers to a collection that contains it")
+        if node.tag not in _COLLECTIONS:  # nothing is constructed, but say it is ignored
+            shown = node.tag.replace("tag:yaml.org,2002:", "!!")
+            raise self.error(
+                node, path, f"the YAML tag {shown} is not supported in {self.target.noun}"
+            )
         self._active.add(id(node))
         try:
             if isinstance(node, SequenceNode):
@@ -618,11 +651,11 @@ class _Converter:
                 raise self.error(
                     node,
                     path,
-                    f"{shown} has {digits:,} digits; numbers in an inventory have at most"
+                    f"{shown} has {digits:,} digits; numbers in {self.target.noun} have at most"
                     f" {MAX_INT_DIGITS} (quote it if it is text)",
                 )
             return int(text)
         if tag == _FLOAT:
             return self.loader.construct_yaml_float(scalar)
         shown = tag.replace("tag:yaml.org,2002:", "!!")
-        raise self.error(node, path, f"the YAML tag {shown} is not supported in an inventory")
+        raise self.error(node, path, f"the YAML tag {shown} is not supported in {self.target.noun}")
