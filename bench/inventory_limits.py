@@ -155,8 +155,9 @@ def main() -> None:
             print(f"    {row['message']}", flush=True)
             path.unlink()
     if args.fuzz:
-        sys.path.insert(0, str(ROOT / "tests" / "inventory"))
-        from inventory_fuzz import run
+        # The fuzzer is the test suite's (the tests package, importable from the root).
+        sys.path.insert(0, str(ROOT))
+        from tests.inventory.inventory_fuzz import run
 
         start = time.monotonic()
         stats = run(args.fuzz, args.seed)

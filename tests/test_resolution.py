@@ -204,6 +204,8 @@ def test_disagreement_pins_only_the_resolvers_that_gave_nothing_but_failing_addr
     finding = disagreement("svc.test", (good, stale), wanted_open=True)
     assert finding is not None
     assert finding.cause == "dns-wrong-host"
+    # Names and addresses are data, never a template to fill.
+    assert isinstance(finding.evidence, str)
     assert "resolver 10.0.0.54 gave 10.0.0.9 (refused)" in finding.evidence
     # Both resolvers gave the refusing address: nothing to tell them apart by.
     shared = Attempt(Outcome.REFUSED, 1.0, "10.0.0.9", 80, via=("10.0.0.53", "10.0.0.54"))

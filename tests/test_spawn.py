@@ -3,10 +3,21 @@
 from __future__ import annotations
 
 import errno
+from dataclasses import dataclass
 
 import pytest
 
 from pytest_conntriage.spawn import SPAWN_TRIES, run
+
+
+@dataclass(frozen=True)
+class Done:
+    rc: int = 0
+    stdout: str = "done"
+    stderr: str = ""
+
+
+DONE = Done()
 
 
 class Flaky:
@@ -15,16 +26,16 @@ class Flaky:
         self.code = code
         self.calls: list[tuple[str, tuple[str, ...]]] = []
 
-    def run(self, command: str, *args: str) -> str:
+    def run(self, command: str, *args: str) -> Done:
         self.calls.append((command, args))
         if len(self.calls) <= self.failures:
             raise OSError(self.code, "Bad address", "/bin/sh")
-        return "done"
+        return DONE
 
 
 def test_a_transient_efault_is_tried_again() -> None:
     host = Flaky(failures=2)
-    assert run(host, "echo %s", "x") == "done"
+    assert run(host, "echo %s", "x") is DONE
     assert host.calls == [("echo %s", ("x",))] * 3
 
 

@@ -6,6 +6,7 @@ import socket
 import threading
 import time
 from types import TracebackType
+from typing import TypeVar
 
 from ..outcome import address_family
 
@@ -19,6 +20,9 @@ def free_port(address: str) -> int:
 
 
 closed_port = free_port
+
+
+_L = TypeVar("_L", bound="_Listener")
 
 
 class _Listener:
@@ -44,7 +48,7 @@ class _Listener:
             self._sock.close()
             self._sock = None
 
-    def __enter__(self) -> _Listener:
+    def __enter__(self: _L) -> _L:
         self.start()
         return self
 

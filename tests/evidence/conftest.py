@@ -6,18 +6,14 @@ import itertools
 import os
 import shutil
 import stat
-import sys
 import tempfile
 from collections.abc import Callable, Iterator
 from pathlib import Path
 
 import pytest
-from evidence_fakes import ToolRunner, Tools
 
-# The fault lab's harness is a plain module beside the lab tests.
-sys.path.insert(0, str(Path(__file__).resolve().parent.parent / "lab"))
-
-import netlab
+from tests.evidence.evidence_fakes import ToolRunner, Tools
+from tests.lab import netlab
 
 
 @pytest.fixture

@@ -9,13 +9,13 @@ from collections.abc import Callable
 from pathlib import Path
 
 import pytest
-from evidence_fakes import ToolRunner, Tools
 
 from pytest_conntriage.evidence import gather_host, parse_batch
 from pytest_conntriage.evidence.batch import build_batch, split
 from pytest_conntriage.evidence.firewall import Packet
 from pytest_conntriage.evidence.model import Action, Backend
 from pytest_conntriage.evidence.runner import LocalRunner
+from tests.evidence.evidence_fakes import ToolRunner, Tools
 
 PACKET = Packet(8080, "127.0.0.1", "127.0.0.1")
 

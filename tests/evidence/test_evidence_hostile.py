@@ -7,11 +7,11 @@ from collections.abc import Callable
 from pathlib import Path
 
 import pytest
-from evidence_fakes import ToolRunner, Tools
 
 from pytest_conntriage.evidence import gather_client, gather_host, read_batch, run_batch
 from pytest_conntriage.evidence.firewall import Packet
 from pytest_conntriage.evidence.runner import LocalRunner, TestinfraRunner
+from tests.evidence.evidence_fakes import ToolRunner, Tools
 
 
 def payloads(marker: Path) -> list[str]:

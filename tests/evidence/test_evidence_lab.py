@@ -10,14 +10,14 @@ import shutil
 from collections.abc import Callable
 from dataclasses import dataclass
 
-import netlab
 import pytest
-from netlab import CLIENT, CLIENT_IP, ROUTER_CLIENT_IP, SERVER, SERVER_IP
 
 from pytest_conntriage.evidence import gather_client, gather_host
 from pytest_conntriage.evidence.model import Action, Backend, FirewallVerdict, RouteKind
 from pytest_conntriage.evidence.runner import LocalRunner
 from pytest_conntriage.outcome import Outcome
+from tests.lab import netlab
+from tests.lab.netlab import CLIENT, CLIENT_IP, ROUTER_CLIENT_IP, SERVER, SERVER_IP
 
 pytestmark = pytest.mark.lab
 

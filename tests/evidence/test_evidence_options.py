@@ -11,7 +11,6 @@ from collections.abc import Callable
 from pathlib import Path
 
 import pytest
-from evidence_fakes import ToolRunner, Tools
 
 from pytest_conntriage.evidence import gather_host
 from pytest_conntriage.evidence.batch import build_batch, split
@@ -20,6 +19,7 @@ from pytest_conntriage.evidence.runner import LocalRunner, RunResult
 from pytest_conntriage.evidence.unit import command_name, parse_ps, processes_of
 from pytest_conntriage.outcome import Outcome
 from pytest_conntriage.probe.remote import _connect_blocking
+from tests.evidence.evidence_fakes import ToolRunner, Tools
 
 SYSTEMCTL_HELP = "systemctl [OPTIONS...]"
 JOURNALCTL_HELP = "journalctl [OPTIONS...]"

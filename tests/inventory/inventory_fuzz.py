@@ -29,7 +29,7 @@ ROOT = Path(__file__).parents[2]
 ENVIRON = {"API_HOST": "api.example.com", "WEB_PORT": "8080", "X": "0x50", "E": ""}
 
 # What an edit inserts: YAML structure, the numbers YAML 1.1 reads oddly, hostile text.
-FRAGMENTS = [
+FRAGMENTS: list[str] = [
     *"[]{}:,-#&*!|>'\"%@`?\n\t ",
     "<<: *a",
     "<<: [*a, *a]",
@@ -107,8 +107,8 @@ def valid_seeds() -> list[str]:
 
 def broken_seeds() -> list[str]:
     """Each kind of mistake the error tables know."""
-    from test_inventory_errors import CASES as ERRORS
-    from test_inventory_hostile import CASES as HOSTILE
+    from tests.inventory.test_inventory_errors import CASES as ERRORS
+    from tests.inventory.test_inventory_hostile import CASES as HOSTILE
 
     texts = [text for case in ERRORS.values() for text in case.files.values()]
     return texts + [text for text, _ in HOSTILE.values() if len(text) < 4000]

@@ -7,7 +7,8 @@ marker is deselected unless asked for: tests/inventory/conftest.py).
 from __future__ import annotations
 
 import pytest
-from inventory_fuzz import run
+
+from tests.inventory.inventory_fuzz import run
 
 # CPU seconds (not wall time: the machine may be loaded) for any one case. The issue's
 # bound is 2 s; real cases take milliseconds, the slowest (long repeated slices) ~0.1 s.

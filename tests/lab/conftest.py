@@ -6,7 +6,6 @@ import itertools
 import json
 import os
 import signal
-import sys
 from collections.abc import Callable, Iterator
 from pathlib import Path
 from types import FrameType
@@ -14,12 +13,7 @@ from typing import Any
 
 import pytest
 
-# netlab and scenarios are plain modules beside this file (also run as scripts); make
-# them importable whatever pytest's import mode.
-sys.path.insert(0, str(Path(__file__).parent))
-
-import netlab
-import scenarios
+from tests.lab import netlab, scenarios
 
 ROW_PROPERTY = "conntriage_lab.row"
 TABLE_ENV = "CONNTRIAGE_LAB_TABLE"

@@ -2,7 +2,7 @@
 
 Run as a separate process (not a thread of the test run) because it has to live in
 another network namespace; it says it is ready by creating the `--ready` file, so the
-lab can wait for it without a pipe that would break when `netlab.py up` exits.
+lab can wait for it without a pipe that would break when `netlab up` exits.
 """
 
 from __future__ import annotations

@@ -1,11 +1,11 @@
 """The fault lab's harness: a client, a router and a server in network namespaces.
 
 Plain Python (no pytest), so the same code builds the lab for the tests and for a
-developer reproducing a scenario by hand:
+developer reproducing a scenario by hand, from the repository root:
 
-    python tests/lab/netlab.py up <scenario-id>    # build it, print how to probe it
-    python tests/lab/netlab.py down <prefix>       # tear down everything with that prefix
-    python tests/lab/netlab.py list                # scenario ids
+    python -m tests.lab.netlab up <scenario-id>    # build it, print how to probe it
+    python -m tests.lab.netlab down <prefix>       # tear down everything with that prefix
+    python -m tests.lab.netlab list                # scenario ids
 
 Safety (see docs/lab.md): every address outside 127.0.0.0/8 lives only inside
 namespaces made here; veth pairs are created directly inside them (never in the root
@@ -35,6 +35,9 @@ from pathlib import Path
 from pytest_conntriage.report.properties import junit_properties
 
 HERE = Path(__file__).resolve().parent
+REPO = HERE.parent.parent
+# The hand-run command line, run from REPO.
+CLI = "tests.lab.netlab"
 LISTENER = HERE / "listener.py"
 
 # One prefix per process: everything this run creates carries it, so a leak check (or
@@ -274,8 +277,7 @@ class Lab:
         clash = [ns for ns in namespaces() if ns.startswith(prefix)]
         if clash:
             raise LabError(
-                f"namespaces {clash} already exist: a leftover? "
-                f"`python {Path(__file__).name} down {prefix}`"
+                f"namespaces {clash} already exist: a leftover? `python -m {CLI} down {prefix}`"
             )
         tmp = Path(tempfile.gettempdir()) / prefix
         tmp.mkdir(mode=0o700)
@@ -794,9 +796,11 @@ def main(argv: Sequence[str] | None = None) -> int:
     """`up <scenario>`, `down <prefix>`, `list`: reproduce a lab scenario by hand."""
     import argparse
 
-    import scenarios
+    from tests.lab import scenarios
 
-    parser = argparse.ArgumentParser(prog="netlab.py", description="the conntriage fault lab")
+    parser = argparse.ArgumentParser(
+        prog="python -m tests.lab.netlab", description="the conntriage fault lab"
+    )
     sub = parser.add_subparsers(dest="command", required=True)
     up_cmd = sub.add_parser("up", help="build a scenario's lab and leave it running")
     up_cmd.add_argument("scenario", choices=[s.id for s in scenarios.SCENARIOS])
@@ -854,16 +858,14 @@ def main(argv: Sequence[str] | None = None) -> int:
     print("a shell there:")
     print(f"  ip netns exec {lab.ns(CLIENT)} bash")
     print("tear it all down:")
-    print(
-        f"  {shlex.quote(sys.executable)} {shlex.quote(str(HERE / 'netlab.py'))} down {lab.prefix}"
-    )
+    python = shlex.quote(sys.executable)
+    print(f"  cd {shlex.quote(str(REPO))} && {python} -m {CLI} down {lab.prefix}")
     return 0
 
 
 if __name__ == "__main__":
-    # Run the command line from the importable module, so scenarios.py (which imports
-    # `netlab`) and the CLI share one copy of the lab registry.
-    sys.path.insert(0, str(HERE))
-    import netlab
+    # Run the command line from the imported module, not this __main__ copy, so
+    # scenarios.py (which imports tests.lab.netlab) and the CLI share one lab registry.
+    from tests.lab import netlab
 
     sys.exit(netlab.main())

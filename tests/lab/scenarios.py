@@ -2,7 +2,7 @@
 
 Each scenario is built in its own fresh namespaces (so no fault can leak into the next),
 then the real plugin runs in the client namespace and its JUnit properties are judged
-against `expects`. Plain Python: `netlab.py up <id>` uses the same table.
+against `expects`. Plain Python: `python -m tests.lab.netlab up <id>` uses the same table.
 
 Expectations have two levels, because today the plugin only sees the client side:
 - `top` (+ `alternates`): the top cause acceptable from client-side evidence alone, as
@@ -20,7 +20,7 @@ import re
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 
-from netlab import (
+from tests.lab.netlab import (
     CLIENT,
     ROUTER,
     ROUTER_CLIENT_IP,

@@ -8,10 +8,11 @@ import sys
 from collections.abc import Callable
 from pathlib import Path
 
-import netlab
 import pytest
-from netlab import SERVER, SERVER_IP, SERVER_MGMT_IP
-from scenarios import PORT
+
+from tests.lab import netlab
+from tests.lab.netlab import SERVER, SERVER_IP, SERVER_MGMT_IP
+from tests.lab.scenarios import PORT
 
 pytestmark = pytest.mark.lab
 

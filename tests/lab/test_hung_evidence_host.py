@@ -15,10 +15,11 @@ import uuid
 from collections.abc import Callable
 from pathlib import Path
 
-import netlab
 import pytest
-from netlab import CLIENT, SERVER, SERVER_IP, SERVER_MGMT_IP
-from scenarios import PORT
+
+from tests.lab import netlab
+from tests.lab.netlab import CLIENT, SERVER, SERVER_IP, SERVER_MGMT_IP
+from tests.lab.scenarios import PORT
 
 pytestmark = pytest.mark.lab
 

@@ -8,10 +8,11 @@ import sys
 import time
 from collections.abc import Callable
 
-import netlab
 import pytest
-from netlab import CLIENT, ROLES, ROUTER, SERVER, SERVER_IP, Lab
-from scenarios import DNS2_IP, DNS_IP, NAME, PORT
+
+from tests.lab import netlab
+from tests.lab.netlab import CLIENT, ROLES, ROUTER, SERVER, SERVER_IP, Lab
+from tests.lab.scenarios import DNS2_IP, DNS_IP, NAME, PORT
 
 pytestmark = pytest.mark.lab
 
@@ -160,9 +161,10 @@ def test_teardown_removes_everything_even_after_a_failure(
 
 
 def test_hand_run_helper_up_and_down() -> None:
-    script = str(netlab.HERE / "netlab.py")
+    cli = [sys.executable, "-m", netlab.CLI]
     up = subprocess.run(
-        [sys.executable, script, "up", "iptables-drop"],
+        [*cli, "up", "iptables-drop"],
+        cwd=netlab.REPO,
         capture_output=True,
         text=True,
         timeout=60,
@@ -174,6 +176,7 @@ def test_hand_run_helper_up_and_down() -> None:
         assert up.returncode == 0, up.stderr
         assert prefix is not None, up.stdout
         assert "--inventory inventory.yml" in up.stdout
+        assert f"-m {netlab.CLI} down {prefix}" in up.stdout
         assert {f"{prefix}{s}" for s in "crs"} <= set(netlab.namespaces())
         listener = re.search(r"running: listen-open\S+ \(pid (\d+)", up.stdout)
         assert listener is not None
@@ -181,7 +184,8 @@ def test_hand_run_helper_up_and_down() -> None:
     finally:
         if prefix is not None:
             down = subprocess.run(
-                [sys.executable, script, "down", prefix],
+                [*cli, "down", prefix],
+                cwd=netlab.REPO,
                 capture_output=True,
                 text=True,
                 timeout=60,

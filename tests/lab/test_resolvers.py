@@ -4,14 +4,15 @@ from __future__ import annotations
 
 from collections.abc import Callable
 
-import netlab
 import pytest
-from scenarios import (
+
+from tests.lab import netlab
+from tests.lab.netlab import SERVER_IP
+from tests.lab.scenarios import (
     DNS2_IP,
     DNS_IP,
     NAME,
     PORT,
-    SERVER_IP,
     STALE_IP,
     apply,
     by_id,

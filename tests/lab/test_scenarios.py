@@ -4,9 +4,10 @@ from __future__ import annotations
 
 from collections.abc import Callable
 
-import netlab
 import pytest
-from scenarios import SCENARIOS, Row, Scenario, apply, judge, with_host_access
+
+from tests.lab import netlab
+from tests.lab.scenarios import SCENARIOS, Row, Scenario, apply, judge, with_host_access
 
 pytestmark = pytest.mark.lab
 

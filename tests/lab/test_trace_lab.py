@@ -11,10 +11,10 @@ import sys
 import time
 from collections.abc import Callable
 
-import netlab
 import pytest
 
 from pytest_conntriage.evidence.path import HopKind, PathEnd
+from tests.lab import netlab
 
 pytestmark = pytest.mark.lab
 

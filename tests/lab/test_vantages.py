@@ -5,10 +5,11 @@ from __future__ import annotations
 
 from collections.abc import Callable
 
-import netlab
 import pytest
-from netlab import ROUTER, SERVER, SERVER_IP, SERVER_MGMT_IP
-from scenarios import OTHER_PORT, PORT, Listen
+
+from tests.lab import netlab
+from tests.lab.netlab import ROUTER, SERVER, SERVER_IP, SERVER_MGMT_IP
+from tests.lab.scenarios import OTHER_PORT, PORT, Listen
 
 pytestmark = pytest.mark.lab
 

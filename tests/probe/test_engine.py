@@ -3,9 +3,11 @@
 from __future__ import annotations
 
 import asyncio
+import functools
 import gc
 import threading
 import time
+from collections.abc import Iterator
 
 import pytest
 
@@ -16,7 +18,7 @@ from pytest_conntriage.probe.tcp import connect_once
 
 
 @pytest.fixture
-def engine():
+def engine() -> Iterator[Engine]:
     running = Engine(concurrency=64)
     yield running
     running.close()
@@ -164,7 +166,7 @@ def test_submissions_beyond_the_window_wait_their_turn_in_order() -> None:
         return i
 
     try:
-        futures = [small.submit(i, lambda i=i: work(i)) for i in range(8)]
+        futures = [small.submit(i, functools.partial(work, i)) for i in range(8)]
         assert [f.result(timeout=5) for f in futures] == list(range(8))
     finally:
         small.close()
@@ -217,7 +219,7 @@ def test_a_prefetched_key_runs_once_and_submit_finds_it() -> None:
 
     try:
         for name in ("a", "b", "c"):
-            small.prefetch(name, lambda name=name: work(name))
+            small.prefetch(name, functools.partial(work, name))
         small.prefetch("a", lambda: work("again"))  # already known: not queued twice
         assert small.submit("c", lambda: work("again")).result(timeout=5) == "c"
         assert small.submit("a", lambda: work("again")).result(timeout=5) == "a"

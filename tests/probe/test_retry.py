@@ -8,12 +8,12 @@ import re
 from pytest_conntriage.demo.listeners import DelayedListener, closed_port, free_port
 from pytest_conntriage.inventory.model import Policy
 from pytest_conntriage.outcome import Outcome
-from pytest_conntriage.probe.result import Attempt
+from pytest_conntriage.probe.result import Attempt, ProbeResult
 from pytest_conntriage.probe.retry import with_retries
 from pytest_conntriage.probe.tcp import connect_once
 
 
-def run(address: str, port: int, policy: Policy):
+def run(address: str, port: int, policy: Policy) -> ProbeResult:
     async def attempt() -> Attempt:
         return await connect_once(address, port, policy.timeout)
 

@@ -11,10 +11,11 @@ import pytest
 
 from pytest_conntriage.demo.listeners import FullQueueListener, OpenListener, closed_port
 from pytest_conntriage.outcome import Outcome, classify_errno
+from pytest_conntriage.probe.result import Attempt
 from pytest_conntriage.probe.tcp import connect_once
 
 
-def probe(address: str, port: int, timeout: float = 0.5):
+def probe(address: str, port: int, timeout: float = 0.5) -> Attempt:
     return asyncio.run(connect_once(address, port, timeout))
 
 

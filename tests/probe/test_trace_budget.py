@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import functools
 from collections.abc import Iterator
 from typing import Any
 
@@ -70,7 +71,8 @@ def test_at_most_two_traces_run_at_once(
     with FullQueueListener("127.0.0.7") as listener:
         futures = [
             collector.engine.submit(
-                ("test-trace", i), lambda i=i: collector.trace("127.0.0.7", listener.port + i)
+                ("test-trace", i),
+                functools.partial(collector.trace, "127.0.0.7", listener.port + i),
             )
             for i in range(4)
         ]

@@ -140,9 +140,9 @@ def test_host_text_in_every_finding_comes_out_verbatim(runbook: Runbook, text: s
                 assert line in lines
             d = diagnose(outcome, facts, runbook, found)
             assert d is not None
-            shown = [line for cause in d.causes for line in cause.evidence]
-            for line in lines:
-                assert line in shown
+            shown = [said for cause in d.causes for said in cause.evidence]
+            for said in lines:
+                assert said in shown
             every_word(d)  # renders without error
 
 

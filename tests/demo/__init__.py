@@ -1,0 +1,1 @@
+"""Tests of the demo: its DNS server, listeners and judged run."""
