@@ -50,6 +50,17 @@ def pytest_addoption(parser: pytest.Parser) -> None:
         " per service: no DNS query, no connection (the pre-merge check for inventory"
         " changes); exit status 0, or 4 for a mistake",
     )
+    group.addoption(
+        "--conntriage-junit",
+        default=None,
+        metavar="FILE",
+        help="write a dashboard report: JUnit XML with one testsuite per inventory service"
+        " (its host, unit and tags as properties), each failure typed by its outcome",
+    )
+    parser.addini(
+        "conntriage_junit",
+        "dashboard report file (see --conntriage-junit), relative to the ini file",
+    )
     parser.addini(
         "conntriage_inventory", "inventory files used when --inventory is not given", type="paths"
     )
@@ -103,6 +114,12 @@ def pytest_configure(config: pytest.Config) -> None:
     run = ConntriageRun(config, settings, inventory, runbook)
     config.pluginmanager.register(run, "conntriage-run")
     config.pluginmanager.register(run.xdist_hooks, "conntriage-xdist")
+    if settings.dashboard is not None and inventory is not None and not settings.validate:
+        from .dashboard_writer import DashboardWriter  # only for a run that writes one
+
+        config.pluginmanager.register(
+            DashboardWriter.for_run(run, settings.dashboard), "conntriage-dashboard"
+        )
 
 
 @pytest.fixture(scope="session")

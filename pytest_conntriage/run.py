@@ -37,6 +37,7 @@ class Settings:
     runbooks: tuple[str, ...]
     concurrency: int
     validate: bool = False  # --conntriage-validate: collect only, touch no network
+    dashboard: Path | None = None  # --conntriage-junit: where the dashboard report goes
 
     @classmethod
     def from_config(cls, config: pytest.Config) -> Settings:
@@ -57,7 +58,23 @@ class Settings:
         validate = bool(config.getoption("conntriage_validate"))
         if validate and not inventories:
             raise pytest.UsageError("--conntriage-validate needs an inventory (--inventory FILE)")
-        return cls(tuple(inventories), tuple(runbooks), concurrency, validate)
+        dashboard = config.getoption("conntriage_junit")
+        if dashboard and not inventories:
+            # The ini value alone stays quiet: a run without an inventory writes nothing.
+            raise pytest.UsageError("--conntriage-junit needs an inventory (--inventory FILE)")
+        return cls(tuple(inventories), tuple(runbooks), concurrency, validate, _dashboard(config))
+
+
+def _dashboard(config: pytest.Config) -> Path | None:
+    """--conntriage-junit's file (from where pytest was started), else the ini value's
+    (from the ini file's directory)."""
+    given = config.getoption("conntriage_junit")
+    if given:
+        return Path(given).absolute()
+    written = str(config.getini("conntriage_junit")).strip()
+    if not written:
+        return None
+    return (config.inipath.parent if config.inipath else config.rootpath) / written
 
 
 class ConntriageRun:

@@ -1,6 +1,7 @@
 """No password from a host spec ever appears in anything a run writes: the terminal (with
-`-l`, `--tb=long`, `-rA`, `-vv` and testinfra's DEBUG log), the JUnit file, an xdist run, and
-`.pytest_cache`, through every way a host spec can go wrong."""
+`-l`, `--tb=long`, `-rA`, `-vv` and testinfra's DEBUG log), the JUnit files (pytest's and
+the dashboard report), an xdist run, and `.pytest_cache`, through every way a host spec
+can go wrong."""
 
 from __future__ import annotations
 
@@ -111,8 +112,15 @@ def test_a_host_that_fails_at_run_time_shows_no_password(
     pytester.makepyfile(test_user=USER_TEST)
     junit = pytester.path / "junit.xml"
     extra = ("-n", "2") if mode == "xdist" else ("--log-level=DEBUG", "-vv")
+    dashboard = pytester.path / "dashboard.xml"  # --conntriage-junit: swept too
     result = pytester.runpytest_subprocess(
-        "--inventory", "inv.yml", *LOUD, f"--junitxml={junit}", *extra, timeout=300
+        "--inventory",
+        "inv.yml",
+        *LOUD,
+        f"--junitxml={junit}",
+        f"--conntriage-junit={dashboard}",
+        *extra,
+        timeout=300,
     )
     shown = everything(pytester, result)
     assert result.ret == 1, shown[-4000:]
@@ -124,6 +132,7 @@ def test_a_host_that_fails_at_run_time_shows_no_password(
     assert "  win: batch: cannot open host win: RuntimeError: You must install" in shown
     assert "test_mine[" in shown
     assert (pytester.path / ".pytest_cache").is_dir()  # swept too
+    assert "vantage jump could not run the probe" in dashboard.read_text()
     assert SECRET not in shown
 
 

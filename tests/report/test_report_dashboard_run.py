@@ -1,0 +1,190 @@
+"""`--conntriage-junit FILE`: the plugin writes the dashboard report, serial and under
+xdist alike, beside pytest's own --junitxml (see test_report_dashboard.py for the
+document itself)."""
+
+from __future__ import annotations
+
+import re
+import xml.etree.ElementTree as ET
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+import xmlschema
+
+from pytest_conntriage.demo.dnsserver import LoopbackDnsServer
+from pytest_conntriage.demo.listeners import OpenListener, closed_port
+
+SCHEMA = xmlschema.XMLSchema(str(Path(__file__).with_name("junit-10.xsd")))
+
+# Passed (open, closed), failed (refused, dns) and skipped (a closed check whose name
+# does not resolve), in services and closed rules.
+INVENTORY = """\
+version: 1
+defaults:
+  timeout: 500ms
+  resolvers: ["127.0.0.1:{dns}"]
+services:
+  web:
+    address: 127.0.0.2
+    ports: [{open}]
+    tags: [edge, prod]
+  api:
+    address: 127.0.0.3
+    ports: [{refused}]
+  legacy:
+    address: gone.test
+    ports: [80]
+closed:
+  - address: 127.0.0.3
+    ports: [{closed}]
+    tags: [gate]
+  - address: gone.test
+    ports: [81]
+"""
+
+SUITES = ["web", "api", "legacy", "closed 127.0.0.3", "closed gone.test"]
+
+
+@pytest.fixture
+def inventory(pytester: pytest.Pytester, dns_server: LoopbackDnsServer) -> Iterator[Path]:
+    refused = closed_port("127.0.0.3")
+    closed = next(port for port in iter(lambda: closed_port("127.0.0.3"), 0) if port != refused)
+    with OpenListener("127.0.0.2") as web:
+        path = pytester.path / "inventory.yml"
+        path.write_text(
+            INVENTORY.format(dns=dns_server.port, open=web.port, refused=refused, closed=closed)
+        )
+        yield path
+
+
+def run(pytester: pytest.Pytester, inventory: Path, *args: str) -> pytest.RunResult:
+    """In-process, but a subprocess for xdist (its workers are processes either way)."""
+    runner = pytester.runpytest_subprocess if "-n" in args else pytester.runpytest
+    return runner("--inventory", str(inventory), "-p", "no:cacheprovider", *args)
+
+
+def without_timing(path: Path) -> list[str]:
+    """The document with what a clock decides taken out: time attributes, the suite's
+    timestamp, and durations inside texts ("after 0.2 ms")."""
+    root = ET.parse(path).getroot()
+    for element in root.iter():
+        element.attrib.pop("time", None)
+        element.attrib.pop("timestamp", None)
+    text = ET.tostring(root, encoding="unicode")
+    # One line per element and text line: a difference shows as a readable diff.
+    return re.sub(r"\d+(\.\d+)? ?(ms|s)\b", "<t>", text).replace("><", ">\n<").splitlines()
+
+
+def test_serial_and_xdist_write_the_same_valid_dashboard_beside_pytests_junit(
+    pytester: pytest.Pytester, inventory: Path
+) -> None:
+    documents = []
+    for mode, extra in (("serial", ()), ("xdist", ("-n", "2"))):
+        dashboard, junit = pytester.path / f"{mode}.xml", pytester.path / f"{mode}-junit.xml"
+        result = run(
+            pytester, inventory, f"--conntriage-junit={dashboard}", f"--junitxml={junit}", *extra
+        )
+        result.assert_outcomes(passed=2, failed=3, skipped=1)
+        result.stdout.fnmatch_lines([f"conntriage: dashboard report written to {dashboard}"])
+        SCHEMA.validate(str(dashboard))
+        SCHEMA.validate(str(junit))  # pytest's own, unchanged beside it
+        assert len(list(ET.parse(junit).getroot().iter("testcase"))) == 6
+        documents.append(without_timing(dashboard))
+    assert documents[0] == documents[1]
+
+    root = ET.parse(pytester.path / "xdist.xml").getroot()
+    assert root.attrib | {"time": ""} == {"tests": "6", "failures": "3", "errors": "0", "time": ""}
+    suites = {s.get("name", ""): s for s in root.iter("testsuite")}
+    assert list(suites) == SUITES
+    web = {p.get("name"): p.get("value") for p in suites["web"].iter("property")}
+    assert web["tags"] == "edge,prod"
+    assert web["address"] == "127.0.0.2"
+    # Stable names: the check's node id after its file, the suite as class name.
+    api = suites["api"]
+    (case,) = api.iter("testcase")
+    assert re.fullmatch(r"test_tcp\[api:local->127\.0\.0\.3:\d+\]", case.get("name", ""))
+    assert case.get("classname") == "api"
+    assert float(case.get("time", "")) > 0
+    failure = case.find("failure")
+    assert failure is not None
+    assert failure.get("type") == "refused"
+    message = failure.get("message", "")
+    assert message.startswith("refused: connection refused by 127.0.0.3:")
+    assert message.endswith(" — likely: service-down")
+    assert "Likely causes" in (failure.text or "")  # the triage text
+    legacy = suites["legacy"].find("testcase/failure")
+    assert legacy is not None
+    assert legacy.get("type") == "dns-nxdomain"
+    gone = suites["closed gone.test"]
+    assert (gone.get("tests"), gone.get("skipped")) == ("1", "1")
+    skipped = gone.find("testcase/skipped")
+    assert skipped is not None
+    assert "gone.test" in skipped.get("message", "")
+    closed = suites["closed 127.0.0.3"]
+    assert closed.get("failures") == "0"
+    assert {p.get("name"): p.get("value") for p in closed.iter("property")}["tags"] == "gate"
+
+
+def test_deselected_checks_and_other_tests_are_not_in_the_dashboard(
+    pytester: pytest.Pytester, inventory: Path
+) -> None:
+    pytester.makepyfile(test_mine="import pytest\n\n@pytest.mark.edge\ndef test_mine(): pass\n")
+    pytester.makeini("[pytest]\nconntriage_junit = reports/dashboard.xml\n")
+    result = run(pytester, inventory, "-m", "edge or gate", "test_mine.py", str(inventory))
+    result.assert_outcomes(passed=3)
+    root = ET.parse(pytester.path / "reports" / "dashboard.xml").getroot()  # ini: from its dir
+    SCHEMA.validate(str(pytester.path / "reports" / "dashboard.xml"))
+    assert [s.get("name") for s in root.iter("testsuite")] == ["web", "closed 127.0.0.3"]
+    assert "test_mine" not in ET.tostring(root, encoding="unicode")
+
+
+# A plugin that spoils the reports the dashboard reads (and nothing pytest needs).
+SPOILER = """
+import pytest
+
+@pytest.hookimpl(wrapper=True)
+def pytest_runtest_makereport(item, call):
+    report = yield
+    if call.when == "call":
+        report.duration = "not a number"
+    return report
+"""
+
+
+def test_a_dashboard_that_cannot_be_built_says_so_and_changes_nothing_else(
+    pytester: pytest.Pytester, inventory: Path
+) -> None:
+    pytester.makeconftest(SPOILER)
+    dashboard = pytester.path / "dashboard.xml"
+    dashboard.write_text("<testsuites/>")  # last run's file: it must not stand as this one's
+    result = run(pytester, inventory, f"--conntriage-junit={dashboard}")
+    result.assert_outcomes(passed=2, failed=3, skipped=1)
+    assert result.ret == pytest.ExitCode.TESTS_FAILED
+    result.stdout.fnmatch_lines(
+        [f"conntriage: dashboard report {dashboard} holds only an error: dashboard: *Error: *"]
+    )
+    SCHEMA.validate(str(dashboard))
+    root = ET.parse(dashboard).getroot()
+    assert root.get("errors") == "1"
+    error = root.find("testsuite/testcase/error")
+    assert error is not None
+    assert error.get("message", "").startswith("dashboard report unavailable: dashboard: ")
+
+
+def test_a_dashboard_that_cannot_be_written_says_so_in_one_line(
+    pytester: pytest.Pytester, inventory: Path
+) -> None:
+    (pytester.path / "taken").write_text("a file, not a directory")
+    result = run(pytester, inventory, "--conntriage-junit=taken/dashboard.xml")
+    result.assert_outcomes(passed=2, failed=3, skipped=1)
+    assert result.ret == pytest.ExitCode.TESTS_FAILED
+    result.stdout.fnmatch_lines(
+        ["conntriage: dashboard report not written: dashboard: FileExistsError: *taken*"]
+    )
+
+
+def test_the_option_needs_an_inventory(pytester: pytest.Pytester) -> None:
+    result = pytester.runpytest("--conntriage-junit=dashboard.xml")
+    assert result.ret == pytest.ExitCode.USAGE_ERROR
+    result.stderr.fnmatch_lines(["*--conntriage-junit needs an inventory (--inventory FILE)*"])
