@@ -1,61 +1,21 @@
 """`--conntriage-junit FILE`: the plugin writes the dashboard report, serial and under
 xdist alike, beside pytest's own --junitxml (see test_report_dashboard.py for the
-document itself)."""
+document itself). The `inventory` fixture is in conftest.py."""
 
 from __future__ import annotations
 
 import re
 import xml.etree.ElementTree as ET
-from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
 import xmlschema
 
-from pytest_conntriage.demo.dnsserver import LoopbackDnsServer
-from pytest_conntriage.demo.listeners import OpenListener, closed_port
+from .conftest import assert_refused_failure
 
 SCHEMA = xmlschema.XMLSchema(str(Path(__file__).with_name("junit-10.xsd")))
 
-# Passed (open, closed), failed (refused, dns) and skipped (a closed check whose name
-# does not resolve), in services and closed rules.
-INVENTORY = """\
-version: 1
-defaults:
-  timeout: 500ms
-  resolvers: ["127.0.0.1:{dns}"]
-services:
-  web:
-    address: 127.0.0.2
-    ports: [{open}]
-    tags: [edge, prod]
-  api:
-    address: 127.0.0.3
-    ports: [{refused}]
-  legacy:
-    address: gone.test
-    ports: [80]
-closed:
-  - address: 127.0.0.3
-    ports: [{closed}]
-    tags: [gate]
-  - address: gone.test
-    ports: [81]
-"""
-
 SUITES = ["web", "api", "legacy", "closed 127.0.0.3", "closed gone.test"]
-
-
-@pytest.fixture
-def inventory(pytester: pytest.Pytester, dns_server: LoopbackDnsServer) -> Iterator[Path]:
-    refused = closed_port("127.0.0.3")
-    closed = next(port for port in iter(lambda: closed_port("127.0.0.3"), 0) if port != refused)
-    with OpenListener("127.0.0.2") as web:
-        path = pytester.path / "inventory.yml"
-        path.write_text(
-            INVENTORY.format(dns=dns_server.port, open=web.port, refused=refused, closed=closed)
-        )
-        yield path
 
 
 def run(pytester: pytest.Pytester, inventory: Path, *args: str) -> pytest.RunResult:
@@ -106,13 +66,7 @@ def test_serial_and_xdist_write_the_same_valid_dashboard_beside_pytests_junit(
     assert re.fullmatch(r"test_tcp\[api:local->127\.0\.0\.3:\d+\]", case.get("name", ""))
     assert case.get("classname") == "api"
     assert float(case.get("time", "")) > 0
-    failure = case.find("failure")
-    assert failure is not None
-    assert failure.get("type") == "refused"
-    message = failure.get("message", "")
-    assert message.startswith("refused: connection refused by 127.0.0.3:")
-    assert message.endswith(" — likely: service-down")
-    assert "Likely causes" in (failure.text or "")  # the triage text
+    assert_refused_failure(case)  # as in pytest's file: type, message, triage
     legacy = suites["legacy"].find("testcase/failure")
     assert legacy is not None
     assert legacy.get("type") == "dns-nxdomain"

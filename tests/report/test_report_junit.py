@@ -4,54 +4,17 @@ family validates against Jenkins' junit-10.xsd (vendored beside this file)."""
 from __future__ import annotations
 
 import xml.etree.ElementTree as ET
-from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
 import xmlschema
 
-from pytest_conntriage.demo.dnsserver import LoopbackDnsServer
-from pytest_conntriage.demo.listeners import OpenListener, closed_port
+from pytest_conntriage.demo.listeners import OpenListener
 from pytest_conntriage.report.properties import junit_properties
 
+from .conftest import assert_refused_failure
+
 SCHEMA = xmlschema.XMLSchema(str(Path(__file__).with_name("junit-10.xsd")))
-
-# Every shape a run's testcases take: failed (refused, dns), passed (open, closed) and
-# skipped (a closed check whose name does not resolve).
-INVENTORY = """\
-version: 1
-defaults:
-  timeout: 500ms
-  resolvers: ["127.0.0.1:{dns}"]
-services:
-  web:
-    address: 127.0.0.2
-    ports: [{open}]
-  api:
-    address: 127.0.0.3
-    ports: [{refused}]
-  legacy:
-    address: gone.test
-    ports: [80]
-closed:
-  - address: 127.0.0.3
-    ports: [{closed}]
-  - address: gone.test
-    ports: [81]
-"""
-
-
-@pytest.fixture
-def inventory(pytester: pytest.Pytester, dns_server: LoopbackDnsServer) -> Iterator[Path]:
-    refused = closed_port("127.0.0.3")
-    # Another port: one that a service and a closed rule both name is an inventory error.
-    closed = next(port for port in iter(lambda: closed_port("127.0.0.3"), 0) if port != refused)
-    with OpenListener("127.0.0.2") as web:
-        path = pytester.path / "inventory.yml"
-        path.write_text(
-            INVENTORY.format(dns=dns_server.port, open=web.port, refused=refused, closed=closed)
-        )
-        yield path
 
 
 def run(pytester: pytest.Pytester, inventory: Path, *args: str) -> tuple[pytest.RunResult, Path]:
@@ -80,15 +43,8 @@ def test_the_default_junit_validates_against_junit_10_xsd(
     SCHEMA.validate(str(junit))  # raises with the first violation
     found = cases(junit)
     assert all(case.find("properties") is None for case in found.values())
-    # The failure: its outcome as type, "<outcome>: ... — <top cause>", the triage as body.
     name, case = named(found, "test_tcp[api:local->127.0.0.3:")
-    failure = case.find("failure")
-    assert failure is not None
-    assert failure.get("type") == "refused"
-    message = failure.get("message", "")
-    assert message.startswith("refused: connection refused by 127.0.0.3:")
-    assert message.endswith(" — likely: service-down")
-    assert "Likely causes" in (failure.text or "")
+    assert_refused_failure(case)
     _, dns_case = named(found, "test_tcp[legacy:local->gone.test:80")
     dns_failure = dns_case.find("failure")
     assert dns_failure is not None
