@@ -33,6 +33,13 @@ class Outcome(str, Enum):
     BLOCKED = "blocked"
     ACTIVE = "active"
     INACTIVE = "inactive"
+    # What an HTTP GET got once the connection was made (a failed connect is one of the
+    # TCP outcomes above, triaged like any tcp check's).
+    HTTP_OK = "http-ok"
+    HTTP_STATUS = "http-status"
+    TLS_ERROR = "tls-error"
+    HTTP_MALFORMED = "http-malformed"
+    HTTP_TIMEOUT = "http-timeout"
     # The probe itself could not run (no file descriptor, no ephemeral port, ...): says
     # nothing about the target, so it must never be mistaken for a timeout of it.
     PROBE_ERROR = "probe-error"
@@ -56,7 +63,14 @@ class Outcome(str, Enum):
 
 
 _SUCCESSES = frozenset(
-    {Outcome.OPEN, Outcome.RESOLVED, Outcome.LISTENING, Outcome.ADMITTED, Outcome.ACTIVE}
+    {
+        Outcome.OPEN,
+        Outcome.RESOLVED,
+        Outcome.LISTENING,
+        Outcome.ADMITTED,
+        Outcome.ACTIVE,
+        Outcome.HTTP_OK,
+    }
 )
 
 _PHRASES: dict[Outcome, str] = {
@@ -82,6 +96,11 @@ _PHRASES: dict[Outcome, str] = {
     Outcome.BLOCKED: "the host firewall drops or rejects the port",
     Outcome.ACTIVE: "the unit is active",
     Outcome.INACTIVE: "the unit is not active",
+    Outcome.HTTP_OK: "the expected HTTP status came back",
+    Outcome.HTTP_STATUS: "the server answered with another HTTP status",
+    Outcome.TLS_ERROR: "the TLS handshake failed",
+    Outcome.HTTP_MALFORMED: "the answer is not an HTTP response",
+    Outcome.HTTP_TIMEOUT: "connected, but no HTTP answer in time",
     Outcome.PROBE_ERROR: "the probe could not run",
 }
 
