@@ -6,6 +6,7 @@ import difflib
 import warnings
 from collections.abc import Callable
 from dataclasses import dataclass, field
+from pathlib import Path
 from typing import Any, Generic, TypeVar
 
 from ..marked_yaml import DocPath, Document, place
@@ -19,7 +20,7 @@ from .addresses import (
 )
 from .durations import MAX_SECONDS, parse_duration
 from .errors import InventoryWarning, Problems, printable
-from .model import DnsMatch, Host, Location, Policy, Resolver
+from .model import DnsMatch, Host, HttpGet, Location, Policy, Resolver
 
 T = TypeVar("T")
 
@@ -102,6 +103,7 @@ class ServiceSpec:
     match: DnsMatch
     tags: tuple[str, ...]
     idle: float
+    http: tuple[HttpGet, ...] = ()
 
 
 @dataclass(frozen=True)
@@ -254,6 +256,63 @@ class _Builder:
             match=DnsMatch(dns.get("match", DnsMatch.EXACT.value)),
             tags=self.tags((*path, "tags"), raw.get("tags", [])),
             idle=self.idle((*path, "idle"), raw["idle"]) if "idle" in raw else 0.0,
+            http=self.http((*path, "http"), raw["http"], raw["ports"]) if "http" in raw else (),
+        )
+
+    def http(
+        self, path: DocPath, raw: dict[str, Any] | list[dict[str, Any]], ports: list[int]
+    ) -> tuple[HttpGet, ...]:
+        """The service's GETs; two that would GET the same path on the same port (and so
+        have one test id) are a mistake at the second."""
+        entries = (
+            [(path, raw)] if isinstance(raw, dict) else [((*path, i), e) for i, e in enumerate(raw)]
+        )
+        gets: list[HttpGet] = []
+        seen: dict[tuple[int, str], DocPath] = {}
+        for where, entry in entries:
+            get = self.http_get(where, entry)
+            for port in (get.port,) if get.port is not None else tuple(ports):
+                first = seen.setdefault((port, get.path), where)
+                if first != where:
+                    line = self.doc.value_location(first).line
+                    self.fail(
+                        where,
+                        f"a second GET of {get.path} on port {port} (the first is at line"
+                        f" {line}): give it another path or port",
+                    )
+            gets.append(get)
+        return tuple(gets)
+
+    def http_get(self, path: DocPath, raw: dict[str, Any]) -> HttpGet:
+        status = raw.get("status", 200)
+        tls = raw.get("tls", False)
+        options: dict[str, Any] = tls if isinstance(tls, dict) else {}
+        vhost = raw.get("vhost")
+        if vhost is not None and address_problem(vhost):
+            self.fail((*path, "vhost"), f"'{vhost}' is not a DNS name or an IP address")
+        verify = bool(options.get("verify", True))
+        ca_file = None
+        if "ca" in options:
+            where = (*path, "tls", "ca")
+            if not verify:
+                self.fail(
+                    where, "a CA file is not used when verify is false: give one or the other"
+                )
+            # Relative to the inventory, as a team keeps its CA beside it; the file must be
+            # there now, not when the first check runs.
+            ca = Path(self.doc.path).parent / options["ca"]
+            ca_file = str(ca.resolve())
+            if not ca.is_file():
+                self.fail(where, f"no CA file at {ca_file}")
+        return HttpGet(
+            path=raw.get("path", "/"),
+            status=tuple(status) if isinstance(status, list) else (int(status),),
+            location=self.doc.value_location(path),
+            port=raw.get("port"),
+            vhost=vhost,
+            tls=tls is not False,
+            ca_file=ca_file,
+            verify=verify,
         )
 
     def closed(self, index: int, raw: dict[str, Any]) -> ClosedSpec:

@@ -202,6 +202,7 @@ def _service(spec: ServiceSpec, defaults: Defaults) -> Service:
         tags=spec.tags,
         port_locations=spec.port_locations,
         idle=spec.idle,
+        http=spec.http,
     )
 
 

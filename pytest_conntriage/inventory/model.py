@@ -50,6 +50,21 @@ class DnsSpec:
     match: DnsMatch = DnsMatch.EXACT
 
 
+@dataclass(frozen=True, slots=True)
+class HttpGet:
+    """A GET a service must answer (inventory `http:`): `path` with one of `status`, on
+    `port` (None: every port of the service), over TLS when `tls`."""
+
+    path: str
+    status: tuple[int, ...]
+    location: Location
+    port: int | None = None
+    vhost: str | None = None  # the Host header and TLS name; None: the service's address
+    tls: bool = False
+    ca_file: str | None = None  # an absolute path: verify against it, not the system's CAs
+    verify: bool = True  # False: any certificate is accepted
+
+
 @dataclass(frozen=True)
 class Host:
     """A machine the suite may log into for evidence, named by a testinfra host spec."""
@@ -86,6 +101,7 @@ class Service:
     port_locations: tuple[Location, ...] = ()
     # Seconds to keep a connection idle before checking it still carries data; 0 = off.
     idle: float = 0.0
+    http: tuple[HttpGet, ...] = ()
     # port → where it was written, built on first use: planning asks once per port, and
     # a scan per call made a list of 65,535 ports take a minute.
     _located: dict[int, Location] | None = field(

@@ -31,6 +31,8 @@ PLACEHOLDERS = frozenset(
         "icmp",
         "icmp_from",
         "idle",
+        "url",
+        "ca_file",
     }
 )
 

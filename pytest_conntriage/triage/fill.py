@@ -50,6 +50,8 @@ UNKNOWN_WORDS: Mapping[str, str] = {
     "icmp": "an ICMP error",
     "icmp_from": "a router",
     "idle": "a while",
+    "url": "the URL",
+    "ca_file": "the CA file",
 }
 
 

@@ -114,6 +114,8 @@ class Facts:
     icmp: str | None = None  # the ICMP error that ended the connect: "admin-prohibited", ...
     icmp_from: str | None = None  # who sent it: the target itself, or a router on the way
     idle: str | None = None  # an idle check whose connection was established: "30 s"
+    url: str | None = None  # an http check's GET: "https://api.example.com:443/healthz"
+    ca_file: str | None = None  # the CA file an http check verifies against, if not the system's
     # Whether the target host runs systemd: None when its evidence did not say.
     systemd: bool | None = None
 

@@ -65,7 +65,12 @@ ALTERNATIVES = {
 
 @pytest.fixture(scope="module")
 def runbook() -> Runbook:
-    return load_runbook([])
+    """The manual's entry alone (the bundled http-endpoint entry has tests of its own)."""
+    return Runbook(load_entries(str(BUNDLED)))
+
+
+def test_the_bundled_entries_are_the_manuals_and_the_http_kinds() -> None:
+    assert [e.id for e in load_runbook([]).entries] == ["http-endpoint", "tcp-connectivity"]
 
 
 def test_bundled_runbook_is_one_entry_with_the_manuals_reference(runbook: Runbook) -> None:
@@ -127,10 +132,27 @@ def test_indicators_prevention_and_tools(runbook: Runbook) -> None:
     assert any(t.startswith("Get-NetFirewallRule") for t in entry.tools)
 
 
+HTTP_ANSWERS = {
+    Outcome.HTTP_STATUS,
+    Outcome.TLS_ERROR,
+    Outcome.HTTP_MALFORMED,
+    Outcome.HTTP_TIMEOUT,
+}
+
+
 def test_entry_explains_every_failure_outcome_but_not_open(runbook: Runbook) -> None:
+    # What an http check sees once connected is the http-endpoint entry's.
     explained = runbook.entries[0].outcomes
-    failures = {o for o in Outcome if not o.is_success} - {Outcome.PROBE_ERROR}
+    failures = {o for o in Outcome if not o.is_success} - {Outcome.PROBE_ERROR} - HTTP_ANSWERS
     assert explained == failures
+
+
+def test_the_bundled_entries_explain_every_failure_each_once() -> None:
+    entries = load_runbook([]).entries
+    failures = {o for o in Outcome if not o.is_success} - {Outcome.PROBE_ERROR}
+    assert set().union(*(e.outcomes for e in entries)) == failures
+    http = next(e for e in entries if e.id == "http-endpoint")
+    assert http.outcomes == HTTP_ANSWERS
 
 
 def test_bundled_file_validates_against_the_published_schema() -> None:
@@ -162,7 +184,8 @@ def test_a_users_entry_with_the_same_id_replaces_the_bundled_one(tmp_path: Path)
     )
     team = tmp_path / "team.yaml"
     team.write_text(text)
-    [entry] = load_runbook([str(team)]).entries
+    *_, entry = load_runbook([str(team)]).entries
+    assert entry.id == "tcp-connectivity"
     assert entry.source == str(team)
     assert entry.causes[0].title == "Our own words for a crashed service"
 
@@ -181,10 +204,10 @@ def test_the_end_to_end_override_edit_still_validates(tmp_path: Path) -> None:
     del lines[dropped]
     team = tmp_path / "team.yaml"
     team.write_text("\n".join(lines))
-    [entry] = load_runbook([str(team)]).entries
+    *_, entry = load_runbook([str(team)]).entries
     assert entry.causes[0].title == marker
     assert [c.title for c in entry.causes[1:]] == [
-        c.title for c in load_runbook([]).entries[0].causes[1:]
+        c.title for c in load_entries(str(BUNDLED))[0].causes[1:]
     ]
 
 
@@ -210,7 +233,7 @@ def test_a_new_entry_adds_to_the_bundled_ones_and_wins_its_outcomes(tmp_path: Pa
         "    resolutions: []\n"
     )
     runbook = load_runbook([str(team)])
-    assert [e.id for e in runbook.entries] == ["tcp-connectivity", "exposure"]
+    assert [e.id for e in runbook.entries] == ["http-endpoint", "tcp-connectivity", "exposure"]
 
     def explains(outcome: Outcome) -> str | None:
         entry = runbook.entry_for(outcome)

@@ -30,6 +30,9 @@ REJECTED = Facts(
     address="10.0.2.2", port=80, host="10.0.2.2", icmp="port-unreachable", icmp_from="10.0.2.2"
 )
 DNS = Facts(name="gone.test", host="gone.test", resolver="127.0.0.1:5353", service="legacy")
+HTTP = Facts(
+    address="127.0.0.2", port=443, host="api.test", name="api.test", url="https://api.test:443/"
+)
 
 # outcome → the head of the ranking: (cause id, verdict) from the top.
 HEADS = [
@@ -56,6 +59,12 @@ HEADS = [
     (Outcome.WRONG_INTERFACE, BY_ADDRESS, [("wrong-port-or-interface", CONFIRMED)]),
     (Outcome.BLOCKED, BY_ADDRESS, [("host-firewall", CONFIRMED)]),
     (Outcome.INACTIVE, BY_ADDRESS, [("service-down", CONFIRMED)]),
+    # An http check that connected (its connect failures are the tcp rows above).
+    (Outcome.HTTP_STATUS, HTTP, [("app-unhealthy", LIKELY), ("wrong-path-or-vhost", POSSIBLE)]),
+    (Outcome.HTTP_MALFORMED, HTTP, [("wrong-protocol", LIKELY)]),
+    (Outcome.HTTP_TIMEOUT, HTTP, [("app-unhealthy", POSSIBLE), ("overloaded", POSSIBLE)]),
+    # Before the kind's finding from the handshake's reason, every TLS cause is a guess.
+    (Outcome.TLS_ERROR, HTTP, [("certificate-expired", POSSIBLE)]),
 ]
 
 
@@ -130,10 +139,11 @@ def test_timeout_leaves_a_dead_service_only_possible_and_ranks_the_queue_next(
 
 
 def test_ruled_out_causes_come_last_in_runbook_order(runbook: Runbook) -> None:
-    causes = diagnosis(runbook, Outcome.DNS_NXDOMAIN, DNS).causes
+    found = diagnosis(runbook, Outcome.DNS_NXDOMAIN, DNS)
+    causes = found.causes
     out = [c.id for c in causes if c.verdict is Verdict.RULED_OUT]
     assert [c.id for c in causes[-len(out) :]] == out
-    assert out == [c.id for c in runbook.entries[0].causes if c.id in out]
+    assert out == [c.id for c in found.entry.causes if c.id in out]
     scores = [c.score for c in causes]
     assert scores == sorted(scores, reverse=True)
 
