@@ -335,6 +335,27 @@ def judge(exchange: Exchange, expected: Sequence[int]) -> Attempt:
     )
 
 
+_ANSWERED = re.compile(r" answered ([0-9]{3})\b")
+
+
+def answered_status(attempt: Attempt) -> int | None:
+    """The status an http attempt got back (http-ok, http-status); None for any other.
+
+    Read from the detail judge() wrote: the one place that format is made.
+    """
+    if attempt.outcome not in (Outcome.HTTP_OK, Outcome.HTTP_STATUS):
+        return None
+    found = _ANSWERED.search(attempt.detail)
+    return int(found.group(1)) if found else None
+
+
+def tls_reason(attempt: Attempt) -> str | None:
+    """The reason word of a tls-error attempt ("certificate-expired"); None for others."""
+    if attempt.outcome is not Outcome.TLS_ERROR:
+        return None
+    return attempt.detail.partition(": ")[0] or None
+
+
 def _broken(exchange: Exchange, error: BaseException) -> Attempt:
     """What ended the exchange early: a failed handshake, or a connection that broke
     while the request was sent or the answer read."""

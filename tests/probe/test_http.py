@@ -9,8 +9,8 @@ import ssl
 from pathlib import Path
 
 import pytest
-from http_servers import HttpServer, Pki, SilentListener, response
 
+from pytest_conntriage.demo.http_servers import HttpServer, Pki, SilentListener, response
 from pytest_conntriage.demo.listeners import closed_port
 from pytest_conntriage.outcome import Outcome
 from pytest_conntriage.probe.http import (
@@ -20,10 +20,12 @@ from pytest_conntriage.probe.http import (
     Phase,
     Request,
     Tls,
+    answered_status,
     exchange,
     judge,
     read_head,
     tls_failure,
+    tls_reason,
 )
 from pytest_conntriage.probe.result import Attempt
 
@@ -250,6 +252,16 @@ def test_an_exchange_is_judged(exchanged: Exchange, outcome: Outcome, words: str
     assert attempt.outcome is outcome
     assert words in attempt.detail
     assert (attempt.address, attempt.port) == ("127.0.0.2", 8080)
+
+
+def test_the_status_and_the_tls_reason_are_read_back_from_the_verdict() -> None:
+    ok = judge(_exchange(received=b"HTTP/1.1 200 OK\r\n\r\n"), (200,))
+    other = judge(_exchange(received=b"HTTP/1.1 503 answered 200\r\n\r\n"), (200,))
+    tls = judge(_exchange(Phase.HANDSHAKE, error=_verify_error(10, "certificate has expired")), ())
+    assert (answered_status(ok), answered_status(other), answered_status(tls)) == (200, 503, None)
+    assert (tls_reason(tls), tls_reason(other)) == ("certificate-expired", None)
+    refused = Attempt(Outcome.REFUSED, 0.2, "127.0.0.2", 8080, errno.ECONNREFUSED)
+    assert (answered_status(refused), tls_reason(refused)) == (None, None)
 
 
 def test_a_handshake_errno_is_the_systems_never_openssls() -> None:

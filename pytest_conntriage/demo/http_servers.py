@@ -1,10 +1,10 @@
-"""Loopback HTTP servers for the http probe's and kind's tests: chosen answers, optional TLS.
+"""Loopback HTTP servers for tests and the demo: chosen answers, optional TLS, made certificates.
 
 Each server answers every request on a path with the raw bytes the test chose (so a
 test can send a wrong status, a malformed head, interim responses or no answer at all),
 from a thread per connection, on a loopback address only. The certificates are made
-here with `cryptography`: a private CA, and server certificates signed by it (valid,
-expired, or for another name).
+here with `cryptography` (installed with paramiko): a private CA, and server
+certificates signed by it (valid, expired, self-signed or for other names).
 """
 
 from __future__ import annotations
