@@ -1,4 +1,8 @@
-"""The TCP probe: one connect() to one address, classified by what the kernel said."""
+"""The TCP probe: one connect() to one address, classified by what the kernel said.
+
+The connect only gathers what the kernel said (ConnectFailure); `classify` alone
+decides what that means, so the decision is tested from hand-made data.
+"""
 
 from __future__ import annotations
 
@@ -6,10 +10,44 @@ import asyncio
 import errno
 import socket
 import time
+from dataclasses import dataclass
 
 from ..outcome import Outcome, address_family, classify_errno
 from . import icmp
+from .icmp import IcmpError
 from .result import Attempt
+
+
+@dataclass(frozen=True, slots=True)
+class ConnectFailure:
+    """A connect() that failed with an errno, as the kernel reported it, undigested."""
+
+    address: str
+    port: int
+    elapsed_ms: float
+    errno: int | None
+    strerror: str  # the OS's words for the errno ("" when it gave none)
+    icmp: IcmpError | None = None  # the ICMP error queued on the socket, if any
+
+
+def classify(failure: ConnectFailure) -> Attempt:
+    """What a failed connect means: the errno's outcome, unless the ICMP error says more.
+
+    The errno alone cannot tell a router's "administratively prohibited" from a plain
+    "host unreachable" (both are EHOSTUNREACH), nor a firewall's ICMP port-unreachable
+    from a closed port's reset: the ICMP message itself can.
+    """
+    outcome = classify_errno(failure.errno)
+    detail = failure.strerror if outcome is Outcome.PROBE_ERROR else ""
+    error = failure.icmp
+    if error is not None:
+        if error.prohibited:
+            outcome = Outcome.ADMIN_PROHIBITED
+        detail = str(error)
+    return Attempt(
+        outcome, failure.elapsed_ms, failure.address, failure.port, failure.errno, detail,
+        icmp=error,
+    )  # fmt: skip
 
 
 async def connect_once(address: str, port: int, timeout: float) -> Attempt:
@@ -46,18 +84,10 @@ async def open_connection(
         return Attempt(Outcome.TIMEOUT, _ms_since(started), address, port, errno.ETIMEDOUT), None
     except OSError as exc:
         elapsed = _ms_since(started)
-        outcome = classify_errno(exc.errno)
-        detail = "" if outcome is not Outcome.PROBE_ERROR else str(exc.strerror or exc)
-        # The errno alone cannot tell a router's "administratively prohibited" from a
-        # plain "host unreachable" (both are EHOSTUNREACH), nor a firewall's ICMP
-        # port-unreachable from a closed port's reset: the ICMP message itself can.
         error = icmp.read(sock)
         sock.close()
-        if error is not None:
-            if error.prohibited:
-                outcome = Outcome.ADMIN_PROHIBITED
-            detail = str(error)
-        return Attempt(outcome, elapsed, address, port, exc.errno, detail, icmp=error), None
+        failure = ConnectFailure(address, port, elapsed, exc.errno, str(exc.strerror or exc), error)
+        return classify(failure), None
     except BaseException:  # cancelled: the socket must not leak
         sock.close()
         raise

@@ -11,8 +11,9 @@ import pytest
 
 from pytest_conntriage.demo.listeners import FullQueueListener, OpenListener, closed_port
 from pytest_conntriage.outcome import Outcome, classify_errno
+from pytest_conntriage.probe.icmp import IcmpError
 from pytest_conntriage.probe.result import Attempt
-from pytest_conntriage.probe.tcp import connect_once
+from pytest_conntriage.probe.tcp import ConnectFailure, classify, connect_once
 
 
 def probe(address: str, port: int, timeout: float = 0.5) -> Attempt:
@@ -92,3 +93,57 @@ def test_no_file_descriptor_is_a_probe_error_not_a_timeout() -> None:
 )
 def test_errno_classification(code: int, outcome: Outcome) -> None:
     assert classify_errno(code) is outcome
+
+
+# What a failed connect's errno and ICMP error mean, decided from hand-made data
+# (probe.tcp.classify): the ICMP message overrides what the errno alone cannot tell.
+def icmp_error(kind: str, sender: str, icmp_type: int = 3, code: int = 1) -> IcmpError:
+    return IcmpError(kind, sender, icmp_type, code)
+
+
+ICMP_CASES = [
+    pytest.param(
+        errno.ECONNREFUSED, None, Outcome.REFUSED, "",
+        id="a reset with no ICMP error is refused",
+    ),
+    pytest.param(
+        errno.EHOSTUNREACH, None, Outcome.HOST_UNREACHABLE, "",
+        id="host unreachable with no ICMP error stays host unreachable",
+    ),
+    pytest.param(
+        errno.EHOSTUNREACH, icmp_error("admin-prohibited", "10.0.1.1", 3, 13),
+        Outcome.ADMIN_PROHIBITED, "ICMP admin-prohibited (type 3 code 13) from 10.0.1.1",
+        id="a router's admin-prohibited behind EHOSTUNREACH is admin-prohibited",
+    ),
+    pytest.param(
+        errno.EHOSTUNREACH, icmp_error("host-prohibited", "10.0.2.2", 3, 10),
+        Outcome.ADMIN_PROHIBITED, "ICMP host-prohibited (type 3 code 10) from 10.0.2.2",
+        id="the target's own host-prohibited is admin-prohibited",
+    ),
+    pytest.param(
+        errno.EHOSTUNREACH, icmp_error("host-unreachable", "10.0.1.1", 3, 1),
+        Outcome.HOST_UNREACHABLE, "ICMP host-unreachable (type 3 code 1) from 10.0.1.1",
+        id="a router's host-unreachable keeps the outcome and names the router",
+    ),
+    pytest.param(
+        errno.ECONNREFUSED, icmp_error("port-unreachable", "10.0.2.2", 3, 3),
+        Outcome.REFUSED, "ICMP port-unreachable (type 3 code 3) from 10.0.2.2",
+        id="a firewall's port-unreachable is refused, with the ICMP error kept to tell",
+    ),
+    pytest.param(
+        errno.EMFILE, None, Outcome.PROBE_ERROR, "Too many open files",
+        id="a local error is a probe error with the OS's words",
+    ),
+]  # fmt: skip
+
+
+@pytest.mark.parametrize(("code", "error", "outcome", "detail"), ICMP_CASES)
+def test_the_icmp_error_decides_what_the_errno_cannot_tell(
+    code: int, error: IcmpError | None, outcome: Outcome, detail: str
+) -> None:
+    failure = ConnectFailure("10.0.2.2", 80, 1.5, code, os.strerror(code), error)
+    attempt = classify(failure)
+    assert (attempt.outcome, attempt.detail) == (outcome, detail)
+    assert (attempt.address, attempt.port, attempt.errno, attempt.icmp) == (
+        "10.0.2.2", 80, code, error,
+    )  # fmt: skip
