@@ -11,12 +11,15 @@ from typing import TypeVar
 import pytest
 from _pytest.outcomes import Failed  # pytest.fail.Exception, importable for typing
 
-from .checks import Check, CheckKind, DnsCheck, TcpCheck
-from .evaluate import CheckResult, Evaluator
+from .checks import Check
+from .evaluate import Evaluator
 from .inventory.model import LOCAL_VANTAGE, DnsMatch, DnsSpec, Location, Policy, Resolver
-from .probe.idle import KEEPALIVE_INTERVAL_S, KEEPALIVE_PROBES, idle_seconds
+from .kinds import closed, tcp
+from .kinds.dns import DnsCheck
+from .kinds.tcp import HandshakeKind, TcpCheck
 from .probe.retry import MAX_BACKOFF_S
 from .report.text import failure_message, failure_text
+from .result import CheckResult
 
 RESULT_KEY = pytest.StashKey[CheckResult]()
 T = TypeVar("T")
@@ -56,19 +59,16 @@ class Conntriage:
 
     def verify(self, check: Check) -> CheckResult:
         """Wait for `check`'s result; fail the test with the triage if it failed."""
-        idle = check.idle if isinstance(check, TcpCheck) else 0.0
         # Evidence (the host's batch, a remote vantage's round trips) has its own bound.
         evidence = (check.policy.retries + 2) * self._evaluator.hosts.timeout
         future = self._evaluator.submit(check, urgent=True)
-        result = _wait(future, _budget(check.policy, idle) + evidence)
+        result = _wait(future, _budget(check) + evidence)
         item = self._current_item()
         if item is not None:
             item.stash[RESULT_KEY] = result
-        if isinstance(check, TcpCheck) and check.kind is CheckKind.CLOSED and result.outcome.is_dns:
-            pytest.skip(
-                f"cannot verify that {check.target} is closed: the name does not resolve "
-                f"({result.outcome.value})"
-            )
+        unverified = check.kind.unverified(check, result)
+        if unverified is not None:
+            pytest.skip(unverified)
         if not result.passed:
             raise ConnectivityFailure(result)
         return result
@@ -78,14 +78,14 @@ class Conntriage:
     ) -> CheckResult:
         """`host`:`port` must accept a TCP connection from here."""
         policy = Policy(timeout, retries, wait)
-        return self.verify(_tcp(CheckKind.TCP, host, port, policy, _caller()))
+        return self.verify(_tcp(tcp.KIND, host, port, policy, _caller()))
 
     def expect_closed(
         self, host: str, port: int, *, timeout: float = 2.0, retries: int = 0, wait: float = 0.0
     ) -> CheckResult:
         """`host`:`port` must NOT accept a TCP connection from here."""
         policy = Policy(timeout, retries, wait)
-        return self.verify(_tcp(CheckKind.CLOSED, host, port, policy, _caller()))
+        return self.verify(_tcp(closed.KIND, host, port, policy, _caller()))
 
     def expect_resolves(
         self,
@@ -109,7 +109,7 @@ class Conntriage:
         return self.verify(check)
 
 
-def _tcp(kind: CheckKind, host: str, port: int, policy: Policy, where: Location) -> TcpCheck:
+def _tcp(kind: HandshakeKind, host: str, port: int, policy: Policy, where: Location) -> TcpCheck:
     return TcpCheck(
         kind=kind,
         target=host,
@@ -149,8 +149,7 @@ def _wait(future: concurrent.futures.Future[T], budget: float) -> T:
                 raise
 
 
-def _budget(policy: Policy, idle: float = 0.0) -> float:
-    # An idle check holds its connection, then waits out the keepalive probes.
-    held = idle_seconds(idle) + KEEPALIVE_PROBES * KEEPALIVE_INTERVAL_S + 1 if idle else 0
-    per_attempt = policy.timeout + held + MAX_BACKOFF_S
+def _budget(check: Check) -> float:
+    policy = check.policy
+    per_attempt = check.kind.attempt_budget(check) + MAX_BACKOFF_S
     return (policy.retries + 1) * per_attempt + policy.wait + ENGINE_SLACK_S

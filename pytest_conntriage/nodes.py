@@ -3,32 +3,22 @@
 from __future__ import annotations
 
 from collections import Counter, defaultdict
-from collections.abc import Callable
+from collections.abc import Callable, Iterable
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 import pytest
 
-from .checks import Check, CheckKind, DnsCheck, HostCheck, TcpCheck
-from .evaluate import crash_reason
+from .checks import Check
 from .inventory.errors import printable
+from .kinds.protocol import Kind
+from .kinds.registry import fixture_name, suite_test_name
 from .pytest_internals import ReprFileLocation, TerminalRepr, TerminalWriter, parametrized_node_id
 from .report.text import unavailable_line
+from .result import crash_reason
 
 if TYPE_CHECKING:
     from .run import ConntriageRun
-
-# The fixture names users' own tests request to be parametrized with the inventory's
-# checks; their order is the order the built-in suite collects each file's checks in.
-CHECK_PARAMS = {
-    "dns_check": CheckKind.DNS,
-    "tcp_check": CheckKind.TCP,
-    "closed_check": CheckKind.CLOSED,
-    "idle_check": CheckKind.IDLE,
-    "listening_check": CheckKind.LISTENING,
-    "firewall_check": CheckKind.FIREWALL,
-    "service_check": CheckKind.SERVICE,
-}
 
 
 class TriageRepr(TerminalRepr):
@@ -64,7 +54,8 @@ class InventorySuite(pytest.File):
     """An inventory file collected as the built-in suite: `prod.yml::test_tcp[...]`.
 
     pytest's own shape for tests from a non-Python file: the file yields one item per
-    check it defines, in the order dns, tcp, closed, idle, listening, firewall, service.
+    check it defines, kind by kind in the run's order (kinds/registry.py: dns, tcp,
+    closed, idle, listening, firewall, service, then kinds plugins add).
     """
 
     def __init__(self, *, run: ConntriageRun, **kwargs: Any) -> None:
@@ -74,10 +65,10 @@ class InventorySuite(pytest.File):
     def collect(self) -> list[InventoryCheck]:
         checks = self.run.checks_defined_in(self.path)
         items = []
-        for kind in CHECK_PARAMS.values():
+        for kind in self.run.kinds:
             of_kind = [c for c in checks if c.kind is kind]
             for check, id in zip(of_kind, unique_ids([c.id for c in of_kind]), strict=True):
-                base = f"test_{kind.value}"
+                base = suite_test_name(kind)
                 node_id = parametrized_node_id(self, base, id)
                 items.append(
                     InventoryCheck.from_parent(self, name=f"{base}[{id}]", check=check, **node_id)
@@ -108,18 +99,19 @@ class InventoryCheck(pytest.Item):
         return self.path, max(self.check.location.line - 1, 0), self.name
 
 
-def check_of(item: pytest.Item) -> Check | None:
-    """The inventory check `item` verifies: its own, or its `*_check` parameter's."""
+def check_of(item: pytest.Item, kinds: Iterable[Kind[Any]]) -> Check | None:
+    """The inventory check `item` verifies: its own, or its `*_check` parameter's (one
+    fixture per kind of `kinds`)."""
     if isinstance(item, InventoryCheck):
         return item.check
     callspec = getattr(item, "callspec", None)
     if callspec is None:
         return None
-    for name in CHECK_PARAMS:
-        value = callspec.params.get(name)
+    for kind in kinds:
+        value = callspec.params.get(fixture_name(kind))
         # An empty parameter set leaves pytest's NOTSET sentinel in the callspec.
-        if isinstance(value, (DnsCheck, TcpCheck, HostCheck)):
-            return value
+        if getattr(value, "kind", None) is kind:
+            return value  # type: ignore[no-any-return]
     return None
 
 

@@ -12,12 +12,13 @@ from typing import Any
 import pytest
 
 from . import children, junit
-from .checks import Check, Plan, plan
+from .checks import Check, Plan
 from .connections import HostPool
-from .evaluate import Evaluator, crash_reason
+from .evaluate import Evaluator
 from .fixture import RESULT_KEY, ConnectivityFailure, Conntriage
 from .inventory.model import Inventory
-from .nodes import CHECK_PARAMS, InventorySuite, TriageRepr, check_of, check_param
+from .kinds.registry import KindRegistry
+from .nodes import InventorySuite, TriageRepr, check_of, check_param
 from .probe.engine import Engine
 from .probe.limits import fit as fit_to_fd_limit
 from .pytest_internals import index_teardown_reports
@@ -25,6 +26,7 @@ from .report.properties import PREFIX, essential_properties, properties, read
 from .report.summary import TriageSummary
 from .report.text import failure_text, unavailable_line
 from .report.validation import summary_lines
+from .result import crash_reason
 from .runbook.model import Runbook
 from .xdist_support import WorkerQueue, XdistHooks
 
@@ -103,6 +105,9 @@ class ConntriageRun:
         if inventory is not None:
             children.handle_sigterm()
         self.evaluator = Evaluator(self.engine, runbook, self.hosts)
+        # The run's check kinds, in collection order: the built-in ones (see hookspec
+        # pytest_conntriage_check_kinds for a plugin's own).
+        self.kinds = KindRegistry()
         self.summary = TriageSummary()
         self.validated_checks: list[Check] = []  # collected under --conntriage-validate
         self._plan: Plan | None = None
@@ -125,7 +130,7 @@ class ConntriageRun:
     def plan(self) -> Plan:
         if self._plan is None:
             # From the inventory alone: collecting needs no DNS answer (see checks.py).
-            self._plan = plan(self.inventory) if self.inventory else Plan((), (), ())
+            self._plan = self.kinds.plan(self.inventory) if self.inventory else Plan()
             # One vantage: no failure has another vantage's view to report.
             self.evaluator.compare_vantages = len(self._plan.vantages) > 1
         return self._plan
@@ -137,15 +142,15 @@ class ConntriageRun:
         policy = self.inventory.defaults.policy
         return [
             f"conntriage: inventory {', '.join(self.inventory.sources)}: {len(p)} checks "
-            f"({len(p.dns)} dns, {len(p.tcp)} tcp, {len(p.closed)} closed"
-            + (f", {len(p.idle)} idle" if p.idle else "")
-            + (f", {len(p.host)} on hosts" if p.host else "")
-            + "); "
+            f"({', '.join(f'{len(c)} {k}' for k, c in p.by_kind.items() if c)}); "
             f"timeout {policy.timeout:g}s, retries {policy.retries}, wait {policy.wait:g}s; "
             f"concurrency {self.engine.concurrency}; vantages: {', '.join(p.vantages) or 'none'}"
         ] + ([f"conntriage: {self.fds.note}"] if self.fds.note else [])
 
     # -- collection -------------------------------------------------------------
+
+    def check_of(self, item: pytest.Item) -> Check | None:
+        return check_of(item, self.kinds)
 
     def pytest_collect_file(
         self, file_path: Path, parent: pytest.Collector
@@ -168,16 +173,16 @@ class ConntriageRun:
 
     def pytest_generate_tests(self, metafunc: pytest.Metafunc) -> None:
         # A user's own test asking for `tcp_check` and the like: every check of the run.
-        for name, kind in CHECK_PARAMS.items():
+        for name, kind in self.kinds.by_fixture.items():
             if name in metafunc.fixturenames:
-                checks = [c for c in self.plan if c.kind is kind]
+                checks = self.plan.of(kind.name)
                 metafunc.parametrize(name, [check_param(c) for c in checks])
 
     def pytest_collection_finish(self, session: pytest.Session) -> None:
         # Start every selected probe now, so the run costs about one timeout. A worker
         # only learns which tests are its own as they arrive: see pytest_runtest_protocol.
         if self.settings.validate:
-            self.validated_checks = [c for c in map(check_of, session.items) if c is not None]
+            self.validated_checks = [c for c in map(self.check_of, session.items) if c is not None]
         if not self.is_worker and not self.config.option.collectonly:
             self.summary.collected(item.nodeid for item in session.items)
             self._prefetch(session.items)
@@ -201,7 +206,7 @@ class ConntriageRun:
             if id(item) in self._prefetched:
                 continue
             self._prefetched.add(id(item))
-            check = check_of(item)
+            check = self.check_of(item)
             if check is not None and not item.get_closest_marker("skip"):
                 self.evaluator.prefetch(check)
 
@@ -319,7 +324,9 @@ class ConntriageRun:
     def pytest_terminal_summary(self, terminalreporter: Any) -> None:
         if self.settings.validate and self.inventory is not None:
             terminalreporter.write_sep("=", "conntriage: the inventory is valid")
-            for line in summary_lines(self.inventory, self.validated_checks):
+            for line in summary_lines(
+                self.inventory, self.validated_checks, [k.name for k in self.kinds]
+            ):
                 terminalreporter.write_line(line)
         if self.junit_error:
             terminalreporter.write_line(

@@ -14,10 +14,9 @@ from typing import IO, Any
 
 import pytest
 
-from ..checks import DnsCheck, HostCheck
-from ..evaluate import CheckResult
 from ..fixture import RESULT_KEY, ConnectivityFailure
 from ..nodes import InventoryCheck
+from ..result import CheckResult
 from ..triage.model import Verdict
 from .intended import Record
 
@@ -62,13 +61,10 @@ def pytest_runtest_makereport(
 def describe(item: InventoryCheck, result: CheckResult | None) -> dict[str, Any]:
     """The check's identity and what its result says, as plain JSON values."""
     check = item.check
-    if isinstance(check, DnsCheck):
-        subject, port = check.service, None
-    elif isinstance(check, HostCheck):
-        subject, port = check.service, check.port or None
-    else:
-        subject, port = check.service or check.target, check.port
-    data: dict[str, Any] = {"kind": check.kind.value, "subject": subject, "port": port}
+    # A closed rule's check has no service: its target is what it is about.
+    subject = check.service or check.target
+    port = getattr(check, "port", 0) or None  # a service check's 0 and dns's none: no port
+    data: dict[str, Any] = {"kind": check.kind.name, "subject": subject, "port": port}
     if result is None:
         return data
     data["outcome"] = result.outcome.value

@@ -4,9 +4,8 @@ from __future__ import annotations
 
 import xml.etree.ElementTree as ET
 
-from ..checks import DnsCheck
-from ..evaluate import CheckResult, crash_reason
 from ..outcome import Outcome
+from ..result import CheckResult, crash_reason
 from ..triage.model import Diagnosis
 
 PREFIX = "conntriage."
@@ -47,16 +46,10 @@ def properties(result: CheckResult) -> tuple[list[tuple[str, str]], str]:
 def _probe_pairs(result: CheckResult) -> list[tuple[str, str]]:
     check = result.check
     final = result.result.final
-    if isinstance(check, DnsCheck):
-        address = check.name
-    else:  # the address connected to; for a name that did not resolve, none
-        address = "" if final.outcome.is_dns else final.address
-    port = "" if isinstance(check, DnsCheck) else str(check.port)
     pairs = [
-        ("check", check.kind.value),
+        ("check", check.kind.name),
         ("outcome", result.outcome.value),
-        ("address", address or ""),
-        ("port", port),
+        *check.kind.properties(check, final),
         ("attempts", str(len(result.result.attempts))),
     ]
     tried = final.tried or ((final,) if final.via else ())
@@ -74,7 +67,7 @@ def _probe_pairs(result: CheckResult) -> list[tuple[str, str]]:
 def essential_properties(result: CheckResult) -> list[tuple[str, str]]:
     """The check's kind and outcome alone, for when the rest cannot be made."""
     try:
-        pairs = [("check", result.check.kind.value), ("outcome", result.outcome.value)]
+        pairs = [("check", result.check.kind.name), ("outcome", result.outcome.value)]
     except Exception:
         return []
     return _named(pairs)
@@ -92,7 +85,8 @@ def _triage_pairs(diagnosis: Diagnosis | None) -> list[tuple[str, str]]:
 
 
 def _named(pairs: list[tuple[str, str]]) -> list[tuple[str, str]]:
-    return [(_NAMES[name], value) for name, value in pairs]
+    # A kind's own keys beyond the usual ones are prefixed as they come.
+    return [(_NAMES.get(name) or PREFIX + name, value) for name, value in pairs]
 
 
 def read(user_properties: object) -> dict[str, str]:

@@ -2,11 +2,9 @@
 
 from __future__ import annotations
 
-from ..checks import CheckKind, DnsCheck, HostCheck, TcpCheck, host_port
-from ..evaluate import CheckResult, crash_reason
 from ..outcome import Outcome
-from ..probe.result import Attempt
 from ..resolution import labels
+from ..result import CheckResult, crash_reason
 from ..runbook.model import Side
 from ..triage.model import CONFIRMED, Diagnosis, RankedCause, Verdict
 
@@ -18,14 +16,7 @@ CAUSES_WITH_STEPS = 3
 def describe_check(result: CheckResult) -> str:
     """ "tcp local -> api.example.com:443 (192.0.2.10), service api"."""
     check = result.check
-    if isinstance(check, DnsCheck):
-        via = f"resolver {check.resolver}" if check.resolver else "the system resolver"
-        return f"dns {check.name} via {via}, service {check.service}"
-    if isinstance(check, HostCheck):
-        return f"{check.kind.value} on {check.id}, service {check.service}"
-    target = host_port(check.target, check.port)
-    text = f"{check.kind.value} {check.vantage} -> {target}"
-    return text + (f", service {check.service}" if check.service else "")
+    return check.kind.describe(check)
 
 
 def outcome_line(result: CheckResult) -> str:
@@ -34,7 +25,7 @@ def outcome_line(result: CheckResult) -> str:
     count = len(result.result.attempts)
     tries = f", {count} attempts ({result.result.history()})" if count > 1 else ""
     given = f" — {attempt.address} from {labels(attempt.via)}" if attempt.via else ""
-    return _attempt_line(result, attempt) + given + tries
+    return result.check.kind.explain(result.check, attempt) + given + tries
 
 
 def addresses_line(result: CheckResult) -> str:
@@ -48,32 +39,6 @@ def addresses_line(result: CheckResult) -> str:
         else f"{a.address} {a.outcome.value}"
         for a in tried
     )
-
-
-def _attempt_line(result: CheckResult, attempt: Attempt) -> str:
-    check = result.check
-    took = _ms(attempt.elapsed_ms)
-    if isinstance(check, HostCheck):
-        return attempt.detail
-    if isinstance(check, DnsCheck) or attempt.outcome.is_dns:
-        name = check.name
-        where = f" at {attempt.address}" if attempt.address else ""
-        text = f"{name}: {attempt.outcome.describes}{where} after {took}"
-        return text + (f" — {attempt.detail}" if attempt.detail else "")
-    peer = host_port(attempt.address or "?", attempt.port or check.port)
-    if check.kind is CheckKind.IDLE and attempt.detail.startswith("established"):
-        errno = f" ({attempt.errno_name})" if attempt.errno_name else ""
-        return f"{peer}: {attempt.detail}{errno}"
-    if check.kind is CheckKind.CLOSED and attempt.outcome is Outcome.OPEN:
-        return f"{peer} accepted a connection from {check.vantage} in {took}, but must be closed"
-    errno = f" ({attempt.errno_name})" if attempt.errno_name else ""
-    if attempt.outcome is Outcome.TIMEOUT:
-        return f"no answer from {peer} within {check.policy.timeout:g} s{errno}"
-    if attempt.outcome is Outcome.REFUSED:
-        return f"connection refused by {peer} after {took}{errno}"
-    if attempt.outcome is Outcome.PROBE_ERROR:
-        return f"the probe to {peer} could not run: {attempt.detail}{errno}"
-    return f"{attempt.outcome.describes} for {peer} after {took}{errno}"
 
 
 def vantages_line(result: CheckResult) -> str:
@@ -151,7 +116,7 @@ def _header_lines(result: CheckResult) -> list[str]:
         lines.append(f"  attempts: {result.result.history()}")
     if result.elsewhere:
         lines.append(f"  vantages: {vantages_line(result)}")
-    if isinstance(check, TcpCheck) and (addresses := addresses_line(result)):
+    if addresses := addresses_line(result):
         lines.append(f"  addresses of {check.target}: {addresses}")
     return lines
 
@@ -229,15 +194,4 @@ def _diagnostic_lines(diagnosis: Diagnosis) -> list[str]:
 
 
 def _no_entry(result: CheckResult) -> str:
-    if result.check.kind is CheckKind.CLOSED:
-        return (
-            "Exposure: the port must not be reachable from this vantage. Find the rule that "
-            "admits it (host firewall, security group, network ACL) and remove or narrow it."
-        )
-    return f"No runbook entry explains outcome '{result.outcome.value}'."
-
-
-def _ms(value: float) -> str:
-    if value >= 1000:
-        return f"{value / 1000:.1f} s"
-    return f"{value:.1f} ms"
+    return result.check.kind.unexplained(result.check, result.outcome)

@@ -1,0 +1,189 @@
+"""The check-kind protocol: what one module per kind provides, and what its probe may use.
+
+A kind plans its checks from the inventory, probes them (I/O, through a ProbeContext),
+and decides and words the rest as pure functions of the check and what the probe saw.
+Nothing outside the kind's own module asks which kind a check is: it asks the check's
+`kind` (this protocol) instead. Like xdist's scheduler protocol, every member is listed
+here; KindDefaults gives the ones most kinds do not need to change.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Hashable, Iterable, Sequence
+from dataclasses import dataclass
+from typing import TYPE_CHECKING, Any, Protocol, TypeVar
+
+from ..outcome import Outcome
+from ..probe.result import Attempt, ProbeResult
+
+if TYPE_CHECKING:
+    from ..connections import HostPool
+    from ..evidence.collector import EvidenceCollector
+    from ..inventory.model import Inventory, Location, Policy, Resolver
+    from ..probe.engine import Engine
+    from ..resolution import Resolution
+    from ..result import CheckResult
+    from ..triage import Finding
+    from ..triage.model import Facts
+
+
+class Check(Protocol):
+    """One test: what every kind's check has, whatever else it holds."""
+
+    @property
+    def kind(self) -> Kind[Any]: ...
+    @property
+    def id(self) -> str: ...  # from the inventory alone: stable across runs
+    @property
+    def target(self) -> str: ...  # the name or address the check is about
+    @property
+    def service(self) -> str | None: ...  # None: a closed rule's check
+    @property
+    def policy(self) -> Policy: ...
+    @property
+    def location(self) -> Location: ...
+    @property
+    def tags(self) -> tuple[str, ...]: ...
+    def __hash__(self) -> int: ...  # frozen: a run keys its probes and results by check
+
+
+C = TypeVar("C", bound=Check)
+
+
+class ProbeContext(Protocol):
+    """The run a probe takes part in: its engine, names, hosts and evidence."""
+
+    @property
+    def engine(self) -> Engine: ...
+    @property
+    def hosts(self) -> HostPool: ...
+    @property
+    def collector(self) -> EvidenceCollector: ...
+
+    async def resolve(
+        self, name: str, resolvers: tuple[Resolver, ...], timeout: float, fresh: bool = False
+    ) -> Resolution:
+        """What each of `resolvers` (() = the system's) answers for `name`, once per run
+        (`fresh`: ask again)."""
+        ...
+
+    async def ask(self, name: str, resolver: Resolver | None, timeout: float) -> Attempt:
+        """One lookup of `name` by `resolver` (None: as applications resolve), now."""
+        ...
+
+    def other_vantages(self, check: Check) -> Sequence[Check]:
+        """The run's checks of the same endpoint from its other vantages (see
+        Kind.endpoint), in the order the run met them."""
+        ...
+
+
+@dataclass(frozen=True, slots=True)
+class Investigation:
+    """What was gathered about a failed check, besides its probe: what the triage
+    weighs, and what the report shows beside it."""
+
+    findings: tuple[Finding, ...] = ()
+    unavailable: tuple[str, ...] = ()  # evidence that could not be gathered: "host: what: why"
+    systemd: bool | None = None  # the target runs systemd (None: not known)
+    elsewhere: tuple[tuple[str, Outcome], ...] = ()  # the same probe from other vantages
+    answers_now: Resolution | None = None  # what each resolver answers now for the name
+    # Why gathering stopped part way ("evidence: OSError: ..."): what was gathered
+    # before stands, the triage is not made.
+    error: str = ""
+
+
+class Kind(Protocol[C]):
+    """One kind of check (dns, tcp, ...): the only place that knows what it means."""
+
+    @property
+    def name(self) -> str:
+        """ "tcp": the test's name (`test_tcp`), its fixture (`tcp_check`), its JUnit
+        `conntriage.check` property."""
+        ...
+
+    def plan(self, inventory: Inventory) -> Iterable[C]:
+        """The checks of this kind the inventory asks for, in inventory order. Nothing is
+        resolved or connected to: ids come from the inventory alone."""
+        ...
+
+    async def probe(self, check: C, context: ProbeContext) -> ProbeResult:
+        """Run the check's attempts (retries and wait included); I/O only."""
+        ...
+
+    def judge(self, check: C, attempt: Attempt) -> bool:
+        """Pure: whether `attempt` passes the check (also what retries wait for)."""
+        ...
+
+    async def investigate(
+        self, check: C, result: ProbeResult, context: ProbeContext
+    ) -> Investigation:
+        """On failure only: the evidence triage weighs. Never changes the verdict."""
+        ...
+
+    def facts(self, check: C, attempt: Attempt) -> Facts:
+        """Pure: the real values the runbook's templates are filled with."""
+        ...
+
+    def describe(self, check: C) -> str:
+        """Pure: the check in one line, "tcp local -> api.example.com:443, service api"."""
+        ...
+
+    def explain(self, check: C, attempt: Attempt) -> str:
+        """Pure: what happened, in one line, "connection refused by 10.0.0.2:443 after 0.2 ms"."""
+        ...
+
+    def properties(self, check: C, attempt: Attempt) -> list[tuple[str, str]]:
+        """Pure: the check's own report key-values ("address", "port"), unprefixed."""
+        ...
+
+    def endpoint(self, check: C) -> tuple[str, Hashable] | None:
+        """(vantage, what is probed from it) when the same probe from the run's other
+        vantages tells something about a failure; None otherwise."""
+        ...
+
+    def attempt_budget(self, check: C) -> float:
+        """The most seconds one attempt may take (a test waits for all of them)."""
+        ...
+
+    def unverified(self, check: C, result: CheckResult) -> str | None:
+        """Why a passed result proves nothing and the test is skipped; None: it counts."""
+        ...
+
+    def unexplained(self, check: C, outcome: Outcome) -> str:
+        """What a failure says when no runbook entry explains `outcome`."""
+        ...
+
+
+class KindDefaults:
+    """The members most kinds share; a kind overrides what it means differently.
+
+    A kind is a module-level singleton: checks hold it, compare it by identity, and
+    carry it across processes (pickle) by its module and name (`__reduce__`).
+    """
+
+    name: str
+    # The kind's module-level variable holding this instance, for pickle.
+    instance_name: str = "KIND"
+
+    def __reduce__(self) -> str:
+        return self.instance_name
+
+    def __repr__(self) -> str:
+        return f"<kind {self.name}>"
+
+    async def investigate(
+        self, check: Any, result: ProbeResult, context: ProbeContext
+    ) -> Investigation:
+        return Investigation()
+
+    def endpoint(self, check: Any) -> tuple[str, Hashable] | None:
+        return None
+
+    def attempt_budget(self, check: Any) -> float:
+        return float(check.policy.timeout)
+
+    def unverified(self, check: Any, result: CheckResult) -> str | None:
+        return None
+
+    def unexplained(self, check: Any, outcome: Outcome) -> str:
+        return f"No runbook entry explains outcome '{outcome.value}'."
