@@ -17,12 +17,13 @@ from typing import Any
 
 import pytest
 
-from .evaluate import crash_reason
+from .checks import Check
 from .inventory.model import Inventory
-from .nodes import TriageRepr, check_of
+from .nodes import TriageRepr
 from .report import dashboard
 from .report.dashboard import Case, Finding, Problem
 from .report.properties import read
+from .result import crash_reason
 from .run import ConntriageRun
 
 # The report attribute that carries a check's suite: pytest keeps a report's extra
@@ -40,8 +41,10 @@ class DashboardWriter:
         redact: Callable[[str], str],
         order: Callable[[], dict[str, int]],
         is_worker: bool,
+        check_of: Callable[[pytest.Item], Check | None],
     ) -> None:
         self.path = path
+        self.check_of = check_of  # the check an item runs, whatever kind it is
         self.index = dashboard.SuiteIndex(inventory)
         self.redact = redact
         self.order = order  # the run's collection order, by node id (read at the end)
@@ -57,7 +60,14 @@ class DashboardWriter:
     def for_run(cls, run: ConntriageRun, path: Path) -> DashboardWriter:
         """The writer of `run` (which has an inventory): its redaction, its collection order."""
         assert run.inventory is not None
-        return cls(path, run.inventory, run.hosts.redact, lambda: run.summary.order, run.is_worker)
+        return cls(
+            path,
+            run.inventory,
+            run.hosts.redact,
+            lambda: run.summary.order,
+            run.is_worker,
+            run.check_of,
+        )
 
     @pytest.hookimpl(wrapper=True)
     def pytest_runtest_makereport(
@@ -65,7 +75,7 @@ class DashboardWriter:
     ) -> Generator[None, pytest.TestReport, pytest.TestReport]:
         report = yield
         try:
-            check = check_of(item)
+            check = self.check_of(item)
             if check is not None:
                 suite = self.index.suite_of(check.service, check.location)
                 setattr(report, SUITE_ATTRIBUTE, suite)
