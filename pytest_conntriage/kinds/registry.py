@@ -8,7 +8,7 @@ from typing import Any
 
 from ..checks import Plan
 from ..inventory.model import Inventory
-from . import closed, dns, firewall, idle, listening, service, tcp
+from . import closed, dns, firewall, http, idle, listening, service, tcp
 from .protocol import Kind
 
 # The order the built-in suite collects each inventory file's checks in.
@@ -20,6 +20,7 @@ BUILT_IN: tuple[Kind[Any], ...] = (
     listening.KIND,
     firewall.KIND,
     service.KIND,
+    http.KIND,
 )
 
 

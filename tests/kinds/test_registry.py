@@ -30,6 +30,7 @@ services:
     dns:
       resolvers: [192.0.2.53]
       expect: [192.0.2.10]
+    http: {path: /healthz, port: 443, tls: true}
   db:
     address: 192.0.2.20
     ports: [5432]
@@ -43,7 +44,7 @@ closed:
 def test_the_built_in_kinds_in_the_order_the_suite_collects_them() -> None:
     registry = KindRegistry()
     assert [k.name for k in registry] == [
-        "dns", "tcp", "closed", "idle", "listening", "firewall", "service",
+        "dns", "tcp", "closed", "idle", "listening", "firewall", "service", "http",
     ]  # fmt: skip
     assert list(registry.by_fixture) == [f"{k.name}_check" for k in BUILT_IN]
 
@@ -68,8 +69,11 @@ def test_every_check_is_planned_from_the_inventory_alone(tmp_path: Path) -> None
         "listening": ["api@web-1:443", "api@web-1:8443"],
         "firewall": ["api@web-1:443", "api@web-1:8443"],
         "service": ["api@web-1:nginx"],
+        "http": [
+            "api:local->api.example.com:443/healthz", "api:web-1->api.example.com:443/healthz",
+        ],
     }  # fmt: skip
-    assert len(plan) == 16
+    assert len(plan) == 18
     assert plan.vantages == ("local", "web-1")
     assert all(check.kind.name == kind for kind, checks in plan.by_kind.items() for check in checks)
 
@@ -86,15 +90,15 @@ def test_a_check_sent_to_another_process_keeps_its_very_kind(tmp_path: Path) -> 
 class Added:
     """A plugin's own kind, as the hook hands it in (only its name matters here)."""
 
-    name = "http"
+    name = "smtp"
 
 
 def test_a_plugin_adds_its_kinds_after_the_built_in_ones() -> None:
     added: Any = Added()
     registry = KindRegistry.with_added([[added]])
-    assert [k.name for k in registry][-2:] == ["service", "http"]
-    assert registry["http"] is added
-    assert registry.by_fixture["http_check"] is added
+    assert [k.name for k in registry][-2:] == ["http", "smtp"]
+    assert registry["smtp"] is added
+    assert registry.by_fixture["smtp_check"] is added
 
 
 def test_two_kinds_of_one_name_are_refused() -> None:

@@ -1,0 +1,216 @@
+"""The http kind: a GET of a path from each vantage to each port must answer an expected status.
+
+Everything up to the connect is the tcp kind's (names resolved, every address tried,
+the connect's outcome and its evidence and triage); after it, probe.http decides what
+came back. A TLS failure's reason and an answered status are read by the check
+itself, so they weigh the http-endpoint entry's causes without any host evidence.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Hashable, Iterator
+from dataclasses import dataclass, replace
+from typing import TYPE_CHECKING
+
+from ..checks import host_port
+from ..inventory.model import LOCAL_VANTAGE, HttpGet, Inventory
+from ..outcome import Outcome
+from ..probe.http import Request, Tls, answered_status, exchange, judge, tls_reason
+from ..probe.result import Attempt, ProbeResult
+from ..triage import Finding
+from ..triage.model import Facts
+from .dns import ms
+from .protocol import Investigation, ProbeContext
+from .tcp import TcpCheck, TcpKind
+
+if TYPE_CHECKING:
+    from .protocol import Kind
+
+# What an http check sees once connected: the http-endpoint entry's outcomes. Any
+# other outcome is a connect's (or a name's), triaged as the tcp kind does.
+ANSWERS = frozenset(
+    {
+        Outcome.HTTP_OK,
+        Outcome.HTTP_STATUS,
+        Outcome.TLS_ERROR,
+        Outcome.HTTP_MALFORMED,
+        Outcome.HTTP_TIMEOUT,
+    }
+)
+
+
+@dataclass(frozen=True, slots=True)
+class HttpCheck(TcpCheck):
+    """A tcp check's endpoint, and the GET made once connected."""
+
+    get: HttpGet | None = None  # None only for the dataclass's sake: plan always sets it
+
+    @property
+    def request(self) -> Request:
+        get = self._get
+        tls = Tls(verify=get.verify, ca_file=get.ca_file) if get.tls else None
+        return Request(get.path, get.vhost or self.target, self.port, tls)
+
+    @property
+    def _get(self) -> HttpGet:
+        assert self.get is not None
+        return self.get
+
+    @property
+    def id(self) -> str:
+        """ "api:local->api.example.com:443/healthz": the tcp check's id and the path."""
+        return f"{self.service}:{self.vantage}->{host_port(self.target, self.port)}{self._get.path}"
+
+
+class HttpKind(TcpKind):
+    name = "http"
+
+    def plan(self, inventory: Inventory) -> Iterator[HttpCheck]:
+        for service in inventory.services:
+            for get in service.http:
+                ports = service.ports if get.port is None else (get.port,)
+                for vantage in service.vantages:
+                    for port in ports:
+                        yield HttpCheck(
+                            kind=self,
+                            target=service.address,
+                            port=port,
+                            vantage=vantage,
+                            resolvers=service.dns.resolvers,
+                            policy=service.policy,
+                            location=get.location,
+                            tags=service.tags,
+                            service=service.name,
+                            host=service.host,
+                            unit=service.unit,
+                            listen=service.listen,
+                            expected=service.dns.expect,
+                            get=get,
+                        )
+
+    # -- probing -----------------------------------------------------------------------
+
+    async def connect(self, check: TcpCheck, address: str, context: ProbeContext) -> Attempt:
+        assert isinstance(check, HttpCheck)
+        get = check._get
+        exchanged = await context.engine.bounded(
+            exchange(address, check.request, check.policy.timeout)
+        )
+        return judge(exchanged, get.status)
+
+    async def _attempt_at(self, check: TcpCheck, address: str, context: ProbeContext) -> Attempt:
+        if check.vantage != LOCAL_VANTAGE:
+            # Never a pass on a mere connect: the tcp check from there covers that.
+            detail = (
+                f"a GET from vantage {check.vantage} is not supported yet (only from the"
+                " machine running pytest); its tcp check tests the connect from there"
+            )
+            return Attempt(Outcome.PROBE_ERROR, 0.0, address, check.port, None, detail)
+        return await self.connect(check, address, context)
+
+    def _endpoint_key(self, check: TcpCheck) -> tuple[object, ...]:
+        # What makes the probe: the GET as much as the endpoint.
+        assert isinstance(check, HttpCheck)
+        return (*super()._endpoint_key(check), check.get)
+
+    def endpoint(self, check: TcpCheck) -> tuple[str, Hashable] | None:
+        return None  # a GET from a remote vantage is not made: nothing to compare with
+
+    # -- deciding ----------------------------------------------------------------------
+
+    def judge(self, check: TcpCheck, attempt: Attempt) -> bool:
+        return attempt.outcome is Outcome.HTTP_OK
+
+    # -- on failure --------------------------------------------------------------------
+
+    async def investigate(
+        self, check: TcpCheck, result: ProbeResult, context: ProbeContext
+    ) -> Investigation:
+        final = result.final
+        if final.outcome not in ANSWERS:
+            # The connect failed (or the name did not resolve): exactly a tcp failure.
+            return await super().investigate(check, result, context)
+        return Investigation(findings=answer_findings(final))
+
+    def facts(self, check: TcpCheck, attempt: Attempt) -> Facts:
+        assert isinstance(check, HttpCheck)
+        request = check.request
+        tls = request.tls
+        return replace(
+            super().facts(check, attempt),
+            url=request.url,
+            ca_file=tls.ca_file if tls is not None and tls.verify else None,
+        )
+
+    # -- words -------------------------------------------------------------------------
+
+    def describe(self, check: TcpCheck) -> str:
+        assert isinstance(check, HttpCheck)
+        text = f"{self.name} {check.vantage} -> GET {check.request.url}"
+        return text + (f", service {check.service}" if check.service else "")
+
+    def explain(self, check: TcpCheck, attempt: Attempt) -> str:
+        if attempt.outcome not in ANSWERS:
+            return super().explain(check, attempt)
+        peer = host_port(attempt.address or "?", attempt.port or check.port)
+        errno = f" ({attempt.errno_name})" if attempt.errno_name else ""
+        return f"{peer}: {attempt.detail} after {ms(attempt.elapsed_ms)}{errno}"
+
+    def properties(self, check: TcpCheck, attempt: Attempt) -> list[tuple[str, str]]:
+        assert isinstance(check, HttpCheck)
+        pairs = [*super().properties(check, attempt), ("url", check.request.url)]
+        status = answered_status(attempt)
+        if status is not None:
+            pairs.append(("status", str(status)))
+        reason = tls_reason(attempt)
+        if reason is not None:
+            pairs.append(("tls_error", reason))
+        return pairs
+
+
+# A handshake's reason → the cause it proves. The library's own verdict on the
+# certificate is evidence the check read, not a guess; reasons that prove no one cause
+# (a close during the handshake, an unrecognized name) leave the weights as they are.
+_TLS_CAUSES = {
+    "certificate-expired": "certificate-expired",
+    "certificate-not-yet-valid": "certificate-expired",
+    "self-signed": "certificate-untrusted",
+    "unknown-issuer": "certificate-untrusted",
+    "hostname-mismatch": "certificate-name-mismatch",
+    "protocol-version": "tls-version-or-cipher",
+    "handshake-failure": "tls-version-or-cipher",
+    "client-certificate": "tls-version-or-cipher",
+    "not-tls": "wrong-protocol",
+}
+
+
+def answer_findings(attempt: Attempt) -> tuple[Finding, ...]:
+    """Pure: what the answer itself says about the http-endpoint entry's causes."""
+    reason = tls_reason(attempt)
+    if reason is not None:
+        cause = _TLS_CAUSES.get(reason)
+        line = f"the TLS handshake failed: {attempt.detail.partition(': ')[2]}"
+        return (Finding(cause, 100, line),) if cause else ()
+    status = answered_status(attempt)
+    if status is None or attempt.outcome is not Outcome.HTTP_STATUS:
+        return ()
+    said = f"the server answered {status}"
+    if status in (502, 504):
+        return (Finding("proxy-no-backend", 90, f"{said}: a proxy that reached no backend"),)
+    if status == 500:
+        return (Finding("app-unhealthy", 85, f"{said}: the application failed internally"),)
+    if status in (404, 410, 421) or 300 <= status <= 399:
+        return (Finding("wrong-path-or-vhost", 85, f"{said}: not served as asked"),)
+    if status in (401, 403):
+        return (
+            Finding(
+                "wrong-path-or-vhost", 70, f"{said}: it wants credentials the check does not send"
+            ),
+        )
+    return ()
+
+
+KIND = HttpKind()
+
+if TYPE_CHECKING:
+    _: Kind[TcpCheck] = KIND
