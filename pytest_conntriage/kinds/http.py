@@ -152,9 +152,13 @@ class HttpKind(TcpKind):
     def explain(self, check: TcpCheck, attempt: Attempt) -> str:
         if attempt.outcome not in ANSWERS:
             return super().explain(check, attempt)
-        peer = host_port(attempt.address or "?", attempt.port or check.port)
+        assert isinstance(check, HttpCheck)
         errno = f" ({attempt.errno_name})" if attempt.errno_name else ""
-        return f"{peer}: {attempt.detail} after {ms(attempt.elapsed_ms)}{errno}"
+        took = f" after {ms(attempt.elapsed_ms)}{errno}"
+        if attempt.address and attempt.address != check.request.vhost:
+            # The URL names the host; which of its addresses answered is news.
+            took = f" from {host_port(attempt.address, attempt.port or check.port)}{took}"
+        return attempt.detail + took
 
     def properties(self, check: TcpCheck, attempt: Attempt) -> list[tuple[str, str]]:
         assert isinstance(check, HttpCheck)

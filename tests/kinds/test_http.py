@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import xml.etree.ElementTree as ET
 from collections.abc import Iterator
+from dataclasses import replace
 from pathlib import Path
 
 import pytest
@@ -216,3 +217,13 @@ FINDINGS = [
 @pytest.mark.parametrize(("attempt", "expected"), FINDINGS)
 def test_what_the_answer_itself_proves(attempt: Attempt, expected: list[tuple[str, int]]) -> None:
     assert [(f.cause, f.score) for f in answer_findings(attempt)] == expected
+
+
+def test_the_failure_line_names_the_address_only_when_the_url_does_not() -> None:
+    get = HttpGet("/h", (200,), HERE, port=80)
+    [by_name] = KIND.plan(_inventory(_service((get,))))
+    detail = "GET http://api.example.com:80/h answered 503 X, expected 200"
+    attempt = Attempt(Outcome.HTTP_STATUS, 2.0, "192.0.2.1", 80, None, detail)
+    assert KIND.explain(by_name, attempt) == f"{detail} from 192.0.2.1:80 after 2.0 ms"
+    by_address = replace(by_name, target="192.0.2.1")
+    assert KIND.explain(by_address, attempt) == f"{detail} after 2.0 ms"
