@@ -172,19 +172,23 @@ class HttpKind(TcpKind):
         return pairs
 
 
-# A handshake's reason → the cause it proves. The library's own verdict on the
-# certificate is evidence the check read, not a guess; reasons that prove no one cause
-# (a close during the handshake, an unrecognized name) leave the weights as they are.
+# A handshake's reason → the cause it bears on, and how sure it makes it. The library's
+# own verdict on the certificate, or on the protocol, is evidence the check read, not a
+# guess (100: confirmed). A generic handshake failure (the server's catch-all alert, or
+# an error nothing names) and an unknown SNI name only point (a weight); a close during
+# the handshake, a revoked or otherwise invalid certificate bear on no one cause.
 _TLS_CAUSES = {
-    "certificate-expired": "certificate-expired",
-    "certificate-not-yet-valid": "certificate-expired",
-    "self-signed": "certificate-untrusted",
-    "unknown-issuer": "certificate-untrusted",
-    "hostname-mismatch": "certificate-name-mismatch",
-    "protocol-version": "tls-version-or-cipher",
-    "handshake-failure": "tls-version-or-cipher",
-    "client-certificate": "tls-version-or-cipher",
-    "not-tls": "wrong-protocol",
+    "certificate-expired": ("certificate-expired", 100),
+    "certificate-not-yet-valid": ("certificate-expired", 100),
+    "self-signed": ("certificate-untrusted", 100),
+    "unknown-issuer": ("certificate-untrusted", 100),
+    "hostname-mismatch": ("certificate-name-mismatch", 100),
+    "protocol-version": ("tls-version-or-cipher", 100),
+    "no-shared-cipher": ("tls-version-or-cipher", 100),
+    "client-certificate": ("tls-version-or-cipher", 100),
+    "not-tls": ("wrong-protocol", 100),
+    "handshake-failure": ("tls-version-or-cipher", 60),
+    "unrecognized-name": ("certificate-name-mismatch", 60),
 }
 
 
@@ -192,9 +196,11 @@ def answer_findings(attempt: Attempt) -> tuple[Finding, ...]:
     """Pure: what the answer itself says about the http-endpoint entry's causes."""
     reason = tls_reason(attempt)
     if reason is not None:
-        cause = _TLS_CAUSES.get(reason)
+        bears = _TLS_CAUSES.get(reason)
+        if bears is None:
+            return ()
         line = f"the TLS handshake failed: {attempt.detail.partition(': ')[2]}"
-        return (Finding(cause, 100, line),) if cause else ()
+        return (Finding(bears[0], bears[1], line),)
     status = answered_status(attempt)
     if status is None or attempt.outcome is not Outcome.HTTP_STATUS:
         return ()

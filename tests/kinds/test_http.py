@@ -201,6 +201,11 @@ FINDINGS = [
     (_tls("hostname-mismatch"), [("certificate-name-mismatch", 100)]),
     (_tls("protocol-version"), [("tls-version-or-cipher", 100)]),
     (_tls("not-tls"), [("wrong-protocol", 100)]),
+    (_tls("no-shared-cipher"), [("tls-version-or-cipher", 100)]),
+    # The server's catch-all alert, or an error nothing names: it points, it proves not.
+    (_tls("handshake-failure"), [("tls-version-or-cipher", 60)]),
+    (_tls("unrecognized-name"), [("certificate-name-mismatch", 60)]),
+    (_tls("certificate-revoked"), []),
     # A close during the handshake proves no one cause: the weights stand.
     (_tls("closed"), []),
     (_status(502), [("proxy-no-backend", 90)]),

@@ -178,6 +178,7 @@ TLS_FAILURES = [
         "unrecognized",
     ),
     (_ssl_error("SOMETHING_ELSE", "odd"), "handshake-failure", "odd"),
+    (_ssl_error("NO_SHARED_CIPHER", "no shared cipher"), "no-shared-cipher", "cipher"),
     (ssl.SSLEOFError(8, "EOF occurred in violation of protocol"), "closed", "closed"),
     (ConnectionResetError(errno.ECONNRESET, "Connection reset by peer"), "closed", "reset"),
 ]
