@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import gc
 from collections.abc import Iterator
 
 import pytest
@@ -18,6 +19,14 @@ def _children_may_start() -> Iterator[None]:
     refuses new ones: this process's next test is a new run."""
     yield
     children.reset()
+
+
+@pytest.fixture(autouse=True)
+def _heap_collectable() -> Iterator[None]:
+    """An in-process run with an inventory ends by freezing the heap (the plugin spares
+    the interpreter's exit a final sweep); this process goes on, so it unfreezes."""
+    yield
+    gc.unfreeze()
 
 
 @pytest.fixture(scope="session")

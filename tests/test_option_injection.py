@@ -32,7 +32,7 @@ def test_a_host_spec_like_an_option_is_refused_before_anything_runs(
         f"    connection: {json.dumps(connection)}\n"
         f"services:\n  s:\n    address: 127.0.0.2\n    ports: [{port}]\n{placed}"
     )
-    result = pytester.runpytest_subprocess("--inventory", "inv.yml")
+    result = pytester.runpytest_inprocess("--inventory", "inv.yml")
     assert result.ret == 4
     errors = [line for line in result.stderr.lines if line.startswith("ERROR: ")]
     assert len(errors) == 1, result.stderr.str()
@@ -53,6 +53,7 @@ def test_a_unit_named_like_an_option_is_not_found_in_pytests_own_argv(
         f"services:\n  s:\n    address: 127.0.0.2\n    ports: [{port}]\n"
         "    host: me\n    unit: '-p'\n"
     )
+    # In a subprocess: the command lines searched must include this pytest's own.
     result = pytester.runpytest_subprocess(
         "--inventory", "inv.yml", "-p", "no:cacheprovider", "-k", "test_service", "-rA"
     )

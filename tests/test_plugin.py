@@ -151,7 +151,7 @@ def junit_cases(path: Path) -> dict[str, tuple[str, dict[str, str], str, str]]:
 def run_inventory(pytester: pytest.Pytester, *args: str, text: str = INVENTORY) -> pytest.RunResult:
     inventory = pytester.path / "inventory.yml"
     inventory.write_text(text)
-    return pytester.runpytest_subprocess("--inventory", str(inventory), *args)
+    return pytester.runpytest_inprocess("--inventory", str(inventory), *args)
 
 
 def assert_expected(cases: dict[str, tuple[str, dict[str, str], str, str]]) -> None:
@@ -336,7 +336,7 @@ def test_bad_inventory_is_a_usage_error_naming_the_place(pytester: pytest.Pytest
 
 
 def test_missing_inventory_file_is_a_usage_error(pytester: pytest.Pytester) -> None:
-    result = pytester.runpytest_subprocess("--inventory", "nope.yml")
+    result = pytester.runpytest_inprocess("--inventory", "nope.yml")
     assert result.ret == pytest.ExitCode.USAGE_ERROR
     result.stderr.fnmatch_lines(["ERROR: nope.yml*"])
     assert "Traceback" not in result.stderr.str()
@@ -465,7 +465,7 @@ def test_users_own_tests_use_the_fixture(pytester: pytest.Pytester) -> None:
         """
     )
     junit = pytester.path / "junit.xml"
-    result = pytester.runpytest_subprocess(f"--junitxml={junit}")
+    result = pytester.runpytest_inprocess(f"--junitxml={junit}")
     result.assert_outcomes(passed=2, failed=1)
     result.stdout.fnmatch_lines(
         [
@@ -566,7 +566,7 @@ def test_checks_are_collected_under_the_inventory_that_defines_them(
         f"version: 1\nservices:\n  b:\n    address: 127.0.0.3\n    ports: [{second}]\n"
     )
     junit = pytester.path / "junit.xml"
-    result = pytester.runpytest_subprocess(
+    result = pytester.runpytest_inprocess(
         "--inventory", "edge.yml", "--inventory", "core.yml", "-v", f"--junitxml={junit}"
     )
     result.assert_outcomes(failed=2)
@@ -698,7 +698,7 @@ def test_suite_ids_name_the_service_and_match_what_pytest_parametrize_would_make
     pytester.makepyfile(
         test_mine="def test_tcp(tcp_check):\n    pass\n\ndef test_closed(closed_check):\n    pass\n"
     )
-    result = pytester.runpytest_subprocess("--inventory", str(inventory), "--collect-only", "-q")
+    result = pytester.runpytest_inprocess("--inventory", str(inventory), "--collect-only", "-q")
     ids = [line for line in result.outlines if "::" in line]
     suite = sorted(i.split("::")[1] for i in ids if i.startswith("inventory.yml::"))
     mine = sorted(i.split("::")[1] for i in ids if i.startswith("test_mine.py::"))

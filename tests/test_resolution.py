@@ -37,7 +37,7 @@ def junit_properties(path: Path) -> dict[str, dict[str, str]]:
 
 def run(pytester: pytest.Pytester, text: str, *args: str) -> pytest.RunResult:
     (pytester.path / "inventory.yml").write_text(text)
-    return pytester.runpytest_subprocess("--inventory", "inventory.yml", *args)
+    return pytester.runpytest_inprocess("--inventory", "inventory.yml", *args)
 
 
 def test_a_name_with_several_addresses_is_one_check_that_tries_each(

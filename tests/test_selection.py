@@ -33,7 +33,7 @@ def inventory(pytester: pytest.Pytester) -> Iterator[dict[str, int]]:
 
 
 def run(pytester: pytest.Pytester, *args: str) -> pytest.RunResult:
-    return pytester.runpytest_subprocess("--inventory", "inventory.yml", "-v", *args)
+    return pytester.runpytest_inprocess("--inventory", "inventory.yml", "-v", *args)
 
 
 def ran(result: pytest.RunResult) -> list[str]:

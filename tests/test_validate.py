@@ -113,7 +113,7 @@ def test_validate_collects_every_check_and_touches_no_network(
     monkeypatch.setenv("TARGET_PORT", str(sinks["target"].port))
     (pytester.path / "inv.yml").write_text(_inventory(sinks))
     pytester.makepyfile(test_user=USER_TEST)
-    result = pytester.runpytest_subprocess("--inventory", "inv.yml", "--conntriage-validate")
+    result = pytester.runpytest_inprocess("--inventory", "inv.yml", "--conntriage-validate")
     assert result.ret == 0, result.stdout.str() + result.stderr.str()
     target = sinks["target"].port
     result.stdout.fnmatch_lines(
@@ -141,7 +141,7 @@ def test_validate_collects_every_check_and_touches_no_network(
 
 def test_collect_only_touches_no_network(pytester: pytest.Pytester, sinks: dict[str, Sink]) -> None:
     (pytester.path / "inv.yml").write_text(_inventory(sinks))
-    result = pytester.runpytest_subprocess("--inventory", "inv.yml", "--collect-only", "-q")
+    result = pytester.runpytest_inprocess("--inventory", "inv.yml", "--collect-only", "-q")
     assert result.ret == 0, result.stdout.str() + result.stderr.str()
     result.stdout.fnmatch_lines(["17 tests collected*"])
     assert {name: sink.touched() for name, sink in sinks.items()} == {
@@ -155,7 +155,7 @@ def test_validate_counts_what_is_selected(
     pytester: pytest.Pytester, sinks: dict[str, Sink]
 ) -> None:
     (pytester.path / "inv.yml").write_text(_inventory(sinks))
-    result = pytester.runpytest_subprocess(
+    result = pytester.runpytest_inprocess(
         "--inventory", "inv.yml", "--conntriage-validate", "-m", "not edge", "-q"
     )
     assert result.ret == 0, result.stdout.str() + result.stderr.str()
@@ -166,14 +166,14 @@ def test_validate_reports_a_mistake_with_exit_4(pytester: pytest.Pytester) -> No
     (pytester.path / "inv.yml").write_text(
         "version: 1\nservices:\n  api:\n    address: api.example.com\n    ports: [70000]\n"
     )
-    result = pytester.runpytest_subprocess("--inventory", "inv.yml", "--conntriage-validate")
+    result = pytester.runpytest_inprocess("--inventory", "inv.yml", "--conntriage-validate")
     assert result.ret == 4
     errors = [line for line in result.stderr.lines if line.startswith("ERROR: inv.yml:5:")]
     assert len(errors) == 1, result.stderr.str()
 
 
 def test_validate_needs_an_inventory(pytester: pytest.Pytester) -> None:
-    result = pytester.runpytest_subprocess("--conntriage-validate")
+    result = pytester.runpytest_inprocess("--conntriage-validate")
     assert result.ret == 4
     result.stderr.fnmatch_lines(["ERROR: --conntriage-validate needs an inventory*"])
 

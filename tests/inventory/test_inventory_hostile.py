@@ -516,7 +516,7 @@ def test_a_hostile_inventory_through_the_cli_is_exit_4_and_one_line(
 ) -> None:
     inventory = pytester.path / "bomb.yml"
     inventory.write_text(alias_bomb())
-    result = pytester.runpytest_subprocess("--inventory", str(inventory), "--collect-only")
+    result = pytester.runpytest_inprocess("--inventory", str(inventory), "--collect-only")
     assert result.ret == pytest.ExitCode.USAGE_ERROR
     errors = [line for line in result.errlines if line.strip()]
     assert errors == [
@@ -586,12 +586,12 @@ def test_an_inventory_warning_is_in_pytests_summary_and_minus_w_error_makes_it_e
     inventory.write_text(
         "version: 1\nservices:\n  api:\n    address: 127.0.0.1\n    ports: [1]\n    unit: nginx\n"
     )
-    warned = pytester.runpytest_subprocess("--inventory", str(inventory), "--collect-only")
+    warned = pytester.runpytest_inprocess("--inventory", str(inventory), "--collect-only")
     assert warned.ret == pytest.ExitCode.OK
     warned.stdout.fnmatch_lines(
         ["*warnings summary*", "*InventoryWarning: *inv.yml:6:5: services.api.unit: not checked*"]
     )
-    strict = pytester.runpytest_subprocess(
+    strict = pytester.runpytest_inprocess(
         "--inventory",
         str(inventory),
         "--collect-only",

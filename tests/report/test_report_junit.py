@@ -19,7 +19,7 @@ SCHEMA = xmlschema.XMLSchema(str(Path(__file__).with_name("junit-10.xsd")))
 
 def run(pytester: pytest.Pytester, inventory: Path, *args: str) -> tuple[pytest.RunResult, Path]:
     junit = pytester.path / "junit.xml"
-    result = pytester.runpytest_subprocess(
+    result = pytester.runpytest_inprocess(
         "--inventory", str(inventory), f"--junitxml={junit}", "-p", "no:cacheprovider", *args
     )
     return result, junit
@@ -71,7 +71,7 @@ def test_a_users_own_test_failing_after_a_passed_check_gets_no_outcome_type(
             """
         )
         junit = pytester.path / "junit.xml"
-        result = pytester.runpytest_subprocess(f"--junitxml={junit}", "-p", "no:cacheprovider")
+        result = pytester.runpytest_inprocess(f"--junitxml={junit}", "-p", "no:cacheprovider")
     result.assert_outcomes(failed=1)
     SCHEMA.validate(str(junit))
     failure = cases(junit)["test_mine"].find("failure")

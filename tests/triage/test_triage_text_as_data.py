@@ -234,7 +234,7 @@ def test_a_hostile_rule_comment_and_host_alias_reach_the_report_verbatim(
     inventory = pytester.path / "inventory.yml"
     inventory.write_text(text)
     junit = pytester.path / "junit.xml"
-    result = pytester.runpytest_subprocess(
+    result = pytester.runpytest_inprocess(
         "--inventory", str(inventory), f"--junitxml={junit}", "-k", "test_tcp"
     )
     assert result.ret == 1, result.stdout.str()
