@@ -1,4 +1,4 @@
-"""Differential check: the inventory loader with libyaml gives exactly what pure PyYAML gives.
+"""Differential checks: libyaml reads as PyYAML does, the compiled schema judges as jsonschema.
 
     python bench/loader_equivalence.py                 # 20,000 mutated documents, seed 1
     python bench/loader_equivalence.py --count 100000 --seed 7
@@ -9,7 +9,9 @@ over valid inventories (the repo's, the docs' and, when tests/ is present, the e
 table's) and random mutations of them (YAML indicators, quotes, indentation, line
 breaks, ${...} references, non-ASCII inserted, lines dropped or repeated), and compares
 everything load_document returns: the data, every value's and key's line:column, the
-interpolated values' original text, or the exact error message. Exit 1 on any difference.
+interpolated values' original text, or the exact error message. For every document that
+loads, the compiled inventory schema (compiled_schema.py) must find exactly the violations
+jsonschema finds with the published schema.json. Exit 1 on any difference.
 No network, no root; bounded by --count and --max-seconds.
 """
 
@@ -24,9 +26,10 @@ import time
 from pathlib import Path
 from typing import Any
 
-from pytest_conntriage import marked_yaml
+from pytest_conntriage import marked_yaml, schema_errors
 from pytest_conntriage.document_errors import DocumentError
 from pytest_conntriage.inventory.interpolate import interpolate
+from pytest_conntriage.inventory.schema import inventory_schema
 
 ROOT = Path(__file__).resolve().parent.parent
 ENVIRON = {"PORT": "8080", "HOST": "127.0.0.1", "EMPTY": "", "LIST": "[1, 2]", "T": "true"}
@@ -89,7 +92,38 @@ def load(text: str) -> Any:
         return ("error", str(exc))
     except Exception as exc:  # a crash must be the same crash too
         return ("crash", type(exc).__name__, str(exc))
-    return ("ok", repr(doc.data), dict(doc.values), dict(doc.keys), dict(doc.written))
+    values = {path: doc.value_location(path) for path in doc.values}
+    keys = {path: doc.key_location(path) for path in doc.keys}
+    return ("ok", repr(doc.data), values, keys, dict(doc.written))
+
+
+def schema_violations(text: str) -> tuple[list[tuple[object, ...]], list[tuple[object, ...]]]:
+    """The violations of the compiled schema and of jsonschema ([] both when it won't load)."""
+
+    def substitute(value: str) -> tuple[str, bool]:
+        result = interpolate(value, ENVIRON)
+        return result.text, result.whole
+
+    try:
+        data = marked_yaml.load_document(text, "inv.yml", substitute).data
+    except DocumentError:
+        return [], []
+
+    def found(errors: Any) -> list[tuple[object, ...]]:
+        seen = [
+            (
+                str(e.validator),
+                tuple(e.absolute_path),
+                tuple(e.relative_schema_path),
+                repr(e.instance),
+            )
+            for e in errors
+        ]
+        return sorted(seen, key=repr)
+
+    schema = inventory_schema()
+    compiled = found(schema_errors.validator(schema).iter_errors(data))
+    return compiled, found(schema_errors.reference_validator(schema).iter_errors(data))
 
 
 def main() -> int:
@@ -119,6 +153,11 @@ def main() -> int:
             pure = load(text)
         finally:
             setattr(marked_yaml, "CParser", saved)  # noqa: B010
+        compiled, reference = schema_violations(text)
+        if compiled != reference:
+            differences += 1
+            if differences <= 10:
+                print(f"SCHEMA DIFFERENCE for {text!r}:\n  {compiled!r}\n  {reference!r}")
         if with_libyaml != pure:
             differences += 1
             if differences <= 10:

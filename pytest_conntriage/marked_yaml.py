@@ -7,7 +7,8 @@ from __future__ import annotations
 
 import gc
 import re
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Iterator, Mapping
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from typing import TypeAlias
 
@@ -253,8 +254,10 @@ class Document:
 
     path: str
     data: Data
-    values: Mapping[DocPath, Location]
-    keys: Mapping[DocPath, Location]
+    # Where each value and key starts, as YAML marks (0-based): a Location is made only
+    # for the few places a message or the model names (a quarter of a large file's time).
+    values: Mapping[DocPath, Mark]
+    keys: Mapping[DocPath, Mark]
     # The text as written, for scalars that ${...} interpolation changed.
     written: Mapping[DocPath, str] = field(default_factory=dict)
     # What error() raises: the caller's own kind (InventoryError, RunbookError).
@@ -264,11 +267,13 @@ class Document:
         """Where the value at `path` starts (or its nearest enclosing value's start)."""
         while path not in self.values and path:
             path = path[:-1]
-        return self.values.get(path, Location(self.path, 1, 1))
+        mark = self.values.get(path)
+        return Location(self.path, 1, 1) if mark is None else location(self.path, mark)
 
     def key_location(self, path: DocPath) -> Location:
         """Where the key of the mapping entry at `path` was written (the value's, for items)."""
-        return self.keys.get(path) or self.value_location(path)
+        mark = self.keys.get(path)
+        return self.value_location(path) if mark is None else location(self.path, mark)
 
     def error(self, path: DocPath, message: str, *, at_key: bool = False) -> DocumentError:
         """The error `"{place}: {message}"` at the value (or key) at `path`."""
@@ -317,12 +322,22 @@ def load_document(
         # No reference, nothing to swap back: every scalar is then taken as it is.
         text, references = _REFERENCE.subn(lambda ref: ref[0].translate(_SHIELD), text)
         shielded = references > 0
-    # Composing and converting make hundreds of thousands of objects and no garbage:
-    # the collector's passes over them were a third of the time for a large inventory.
+    with collector_paused():
+        return _load(text, _Target(path, noun, error_type), substitute, shielded)
+
+
+@contextmanager
+def collector_paused() -> Iterator[None]:
+    """Python's cyclic garbage collector off for the block (back on after, if it was on).
+
+    Composing, converting, validating and building a large document make hundreds of
+    thousands of objects and no garbage: the collector's passes over them were a third
+    of a large inventory's load. Whatever cycles the block leaves are collected after.
+    """
     collecting = gc.isenabled()
     gc.disable()
     try:
-        return _load(text, _Target(path, noun, error_type), substitute, shielded)
+        yield
     finally:
         if collecting:
             gc.enable()
@@ -342,12 +357,53 @@ class _Target:
         return self.error_type.at(location(self.path, mark), message)
 
 
+# Up to this many libyaml events (keys, values, ends of collections) a document is composed
+# before its keys and values are counted one by one: composing costs about what counting
+# in Python does, and the count is then needed only when the composed document holds
+# more than MAX_NODES or has an error to report.
+_COMPOSE_EVENTS = MAX_NODES * 3 // 2
+
+
 def _load(text: str, target: _Target, substitute: Substitute | None, shielded: bool) -> Document:
+    deferred = False
     if CParser is not None and len(text) * 2 > MAX_NODES:  # a node takes 1 character or more
-        try:
-            _count_written(text, target.noun)
-        except LimitExceeded as exc:
-            raise target.error(exc.message, exc.mark) from None
+        events = _event_count(text)
+        if events is None or events > _COMPOSE_EVENTS or _may_expand(text):
+            _count_or_raise(text, target)
+        else:
+            deferred = events > MAX_NODES  # fewer events than MAX_NODES: fewer nodes too
+    try:
+        document = _parse(text, target, substitute, shielded)
+    except DocumentError:
+        if deferred:  # as if counted first: too many keys and values is the error to tell
+            _count_or_raise(text, target)
+        raise
+    # Without aliases each key and value has one place: these are all of them.
+    if deferred and len(document.values) + len(document.keys) > MAX_NODES:
+        _count_or_raise(text, target)
+    return document
+
+
+def _event_count(text: str) -> int | None:
+    """How many events libyaml reads in the text (in C: ~25 ms a MB), None on an error."""
+    parser = CParser(text)
+    try:
+        count: int = parser.raw_parse()
+    except yaml.YAMLError:
+        return None
+    finally:
+        parser.dispose()
+    return count
+
+
+def _count_or_raise(text: str, target: _Target) -> None:
+    try:
+        _count_written(text, target.noun)
+    except LimitExceeded as exc:
+        raise target.error(exc.message, exc.mark) from None
+
+
+def _parse(text: str, target: _Target, substitute: Substitute | None, shielded: bool) -> Document:
     if not _libyaml_may_differ(text):
         try:
             fast = _CLoader(text, target.noun)
@@ -508,8 +564,8 @@ class _Converter:
         self.target = target
         self.path = target.path
         self.substitute = substitute
-        self.values: dict[DocPath, Location] = {}
-        self.keys: dict[DocPath, Location] = {}
+        self.values: dict[DocPath, Mark] = {}
+        self.keys: dict[DocPath, Mark] = {}
         self.written: dict[DocPath, str] = {}
         self._active: set[int] = set()  # collections being converted: alias loops
         # An empty value (`key:` with nothing after it) gets its mark from the token
@@ -531,9 +587,9 @@ class _Converter:
         if isinstance(node, ScalarNode):
             if self._strict_empty and not node.value and not node.style:
                 raise _LibyamlDiffers
-            self.values[path] = location(self.path, node.start_mark)
+            self.values[path] = node.start_mark
             return self.scalar(node, path)
-        self.values[path] = location(self.path, node.start_mark)
+        self.values[path] = node.start_mark
         if len(path) >= MAX_DEPTH:  # without aliases (_check_expansion) the path is the depth
             raise self.target.error(TOO_DEEP, node.start_mark)
         if id(node) in self._active:
@@ -570,7 +626,7 @@ class _Converter:
         for key, key_node, value_node in self.entries(node, path, explicit):
             if key not in result:
                 where = (*path, key)
-                self.keys[where] = location(self.path, key_node.start_mark)
+                self.keys[where] = key_node.start_mark
                 result[key] = self.value(value_node, where)
         return result
 

@@ -10,12 +10,13 @@ from __future__ import annotations
 import difflib
 import json
 import re
-from collections.abc import Iterable
+from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
-from typing import Any, cast
+from typing import Any, Protocol, cast
 
 from jsonschema import Draft202012Validator, ValidationError, validators
 
+from .compiled_schema import CompiledSchema, Unsupported
 from .document_errors import DocumentError
 from .marked_yaml import Data, DocPath, Document, place
 
@@ -33,8 +34,23 @@ _TYPE_WORDS = {
 }
 
 
-def validator(schema: dict[str, Any]) -> Draft202012Validator:
-    """The validator of `schema`, `$ref`s inlined and uniqueItems in linear time."""
+class SchemaValidator(Protocol):
+    """What first_error reads from: jsonschema's validator, or the compiled schema."""
+
+    def iter_errors(self, instance: Any) -> Iterator[ValidationError]: ...
+
+
+def validator(schema: dict[str, Any]) -> SchemaValidator:
+    """The validator of `schema`: compiled when it can be, else jsonschema's."""
+    inline = inlined(schema)
+    try:
+        return CompiledSchema(inline, _unique_items)
+    except Unsupported:
+        return reference_validator(schema)
+
+
+def reference_validator(schema: dict[str, Any]) -> Draft202012Validator:
+    """jsonschema's validator of `schema`, `$ref`s inlined and uniqueItems in linear time."""
     built: Draft202012Validator = _Validator(inlined(schema))
     return built
 

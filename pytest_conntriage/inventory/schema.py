@@ -8,8 +8,6 @@ import re
 from pathlib import Path
 from typing import Any
 
-from jsonschema import Draft202012Validator
-
 from .. import schema_errors
 from ..marked_yaml import DocPath, Document, place, yaml11_number_hint
 from ..schema_errors import SchemaWording, Violation, describe, first_error, show
@@ -36,7 +34,7 @@ def inventory_schema() -> dict[str, Any]:
 
 
 @functools.cache
-def _validator() -> Draft202012Validator:
+def _validator() -> schema_errors.SchemaValidator:
     return schema_errors.validator(inventory_schema())
 
 

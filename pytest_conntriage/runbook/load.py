@@ -9,8 +9,6 @@ from functools import cache
 from pathlib import Path
 from typing import Any
 
-from jsonschema import Draft202012Validator
-
 from .. import schema_errors
 from ..document_errors import DocumentError, Location
 from ..marked_yaml import DocPath, Document, load_document
@@ -99,7 +97,7 @@ def _parse(path: str, text: str) -> Document:
 
 
 @cache
-def _validator() -> Draft202012Validator:
+def _validator() -> schema_errors.SchemaValidator:
     return schema_errors.validator(json.loads(SCHEMA_PATH.read_text(encoding="utf-8")))
 
 

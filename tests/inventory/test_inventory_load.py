@@ -314,8 +314,16 @@ def test_a_document_validated_already_is_not_validated_again(
         load_inventories([str(path)], {"PORT": "9090"}, validated=first.digests)
 
 
-def test_data_json_cannot_write_is_never_taken_as_validated() -> None:
+def test_the_digest_is_the_text_and_the_values_its_references_took() -> None:
     from pytest_conntriage.inventory.load import _digest
+    from pytest_conntriage.marked_yaml import load_document
 
-    assert _digest({1: "a", "b": 2}) == ""  # mixed key types: no digest, so validated
-    assert len(_digest({"version": 1})) == 64
+    def digest(text: str, port: str) -> str:
+        document = load_document(text, "inv.yml", lambda value: (value.replace("$P", port), True))
+        return _digest(text, document)
+
+    text = "version: 1\nx-a: [$P]\n"
+    assert len(digest(text, "80")) == 64
+    assert digest(text, "80") == digest(text, "80")
+    assert digest(text, "80") != digest(text, "81")  # another value: another document
+    assert digest(text, "80") != digest(text + "x-b: 1\n", "80")
