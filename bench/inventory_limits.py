@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import argparse
 import os
+import resource
 import subprocess
 import sys
 import tempfile
@@ -112,26 +113,35 @@ def measure(path: Path, workdir: Path) -> dict[str, object]:
     command = [sys.executable, str(ROOT / "bench" / "peak_rss.py"), str(rss_file), "--"]
     command += [sys.executable, "-m", "pytest", "--inventory", str(path), "--collect-only"]
     command += ["-q", "-p", "no:cacheprovider"]
-    start = time.monotonic()
+    start, used = time.monotonic(), _children_cpu()
     done = subprocess.run(command, cwd=workdir, capture_output=True, text=True, timeout=600)
     wall = time.monotonic() - start
+    # CPU as well as wall time: on a loaded machine the wall time says more about the
+    # other processes than about this one.
+    cpu = _children_cpu() - used
     peak = int(rss_file.read_text())
     # Through peak_rss.py too: a child of this process would report this process's peak.
     loader_command = [sys.executable, str(ROOT / "bench" / "peak_rss.py"), str(rss_file), "--"]
     loader_command += [sys.executable, "-c", _LOADER, str(path)]
     loader = subprocess.run(loader_command, capture_output=True, text=True, timeout=600)
-    cpu = loader.stdout.split()[0]
+    loader_cpu = loader.stdout.split()[0]
     loader_rss = rss_file.read_text()
     error = next((line for line in done.stderr.splitlines() if line.startswith("ERROR")), "")
     return {
         "exit": done.returncode,
         "wall_s": wall,
+        "cpu_s": cpu,
         "peak_mb": peak / 1024,
-        "loader_cpu_s": float(cpu),
+        "loader_cpu_s": float(loader_cpu),
         "loader_peak_mb": int(loader_rss) / 1024,
         "message": error[:110],
         "tracebacks": done.stderr.count("Traceback") + done.stdout.count("Traceback"),
     }
+
+
+def _children_cpu() -> float:
+    usage = resource.getrusage(resource.RUSAGE_CHILDREN)
+    return usage.ru_utime + usage.ru_stime
 
 
 def main() -> None:
@@ -148,6 +158,7 @@ def main() -> None:
             row = measure(path, workdir)
             print(
                 f"{name:60} {size:>11,} B  exit {row['exit']}  {row['wall_s']:6.2f} s"
+                f" ({row['cpu_s']:5.2f} s CPU)"
                 f"  {row['peak_mb']:6.1f} MB  loader {row['loader_cpu_s']:5.2f} s CPU"
                 f" {row['loader_peak_mb']:6.1f} MB  tracebacks {row['tracebacks']}",
                 flush=True,

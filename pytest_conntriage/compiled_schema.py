@@ -1,8 +1,8 @@
 """A JSON Schema compiled to plain Python checks: jsonschema's violations, a fraction of its cost.
 
-jsonschema walks the schema again for every value (~4 µs a node: 1.1 s for the largest
-inventory allowed, before any message). The keywords our schemas use are simple enough
-to compile once into one function per subschema. The schema stays the truth: a schema
+jsonschema walks the schema again for every value, the largest cost of loading a large
+inventory. The keywords our schemas use are simple enough to compile once into one
+function per subschema. The schema stays the truth: a schema
 with any other keyword is not compiled (`Unsupported`, the caller keeps jsonschema),
 and bench/loader_equivalence.py compares both on mutated inventories.
 

@@ -255,7 +255,7 @@ class Document:
     path: str
     data: Data
     # Where each value and key starts, as YAML marks (0-based): a Location is made only
-    # for the few places a message or the model names (a quarter of a large file's time).
+    # for the few places a message or the model names, not for each of 250,000 values.
     values: Mapping[DocPath, Mark]
     keys: Mapping[DocPath, Mark]
     # The text as written, for scalars that ${...} interpolation changed.
@@ -331,8 +331,8 @@ def collector_paused() -> Iterator[None]:
     """Python's cyclic garbage collector off for the block (back on after, if it was on).
 
     Composing, converting, validating and building a large document make hundreds of
-    thousands of objects and no garbage: the collector's passes over them were a third
-    of a large inventory's load. Whatever cycles the block leaves are collected after.
+    thousands of objects and no garbage: the collector's repeated passes over them are
+    pure cost. Whatever cycles the block leaves are collected after.
     """
     collecting = gc.isenabled()
     gc.disable()
@@ -385,7 +385,7 @@ def _load(text: str, target: _Target, substitute: Substitute | None, shielded: b
 
 
 def _event_count(text: str) -> int | None:
-    """How many events libyaml reads in the text (in C: ~25 ms a MB), None on an error."""
+    """How many events libyaml reads in the text (counted in C), None on an error."""
     parser = CParser(text)
     try:
         count: int = parser.raw_parse()
@@ -588,6 +588,9 @@ class _Converter:
             if self._strict_empty and not node.value and not node.style:
                 raise _LibyamlDiffers
             self.values[path] = node.start_mark
+            text = node.value
+            if node.tag == _STR and not self.unshield and "$" not in text:
+                return str(text)  # most values: text as written, nothing to substitute
             return self.scalar(node, path)
         self.values[path] = node.start_mark
         if len(path) >= MAX_DEPTH:  # without aliases (_check_expansion) the path is the depth
@@ -610,8 +613,10 @@ class _Converter:
 
     def mapping(self, node: MappingNode, path: DocPath) -> dict[str, Data]:
         explicit: dict[str, Node] = {}
+        merges = False
         for key_node, _ in node.value:
             if key_node.tag == _MERGE:
+                merges = True
                 continue
             key = self.key(key_node, path)
             if key in explicit:
@@ -623,6 +628,14 @@ class _Converter:
                 )
             explicit[key] = key_node
         result: dict[str, Data] = {}
+        if not merges:  # the keys are read already, and none repeats
+            keys = self.keys
+            value = self.value
+            for (key, key_node), (_, value_node) in zip(explicit.items(), node.value, strict=True):
+                where = (*path, key)
+                keys[where] = key_node.start_mark
+                result[key] = value(value_node, where)
+            return result
         for key, key_node, value_node in self.entries(node, path, explicit):
             if key not in result:
                 where = (*path, key)
@@ -693,13 +706,12 @@ class _Converter:
         return self.construct(node, path, tag, text)
 
     def construct(self, node: ScalarNode, path: DocPath, tag: str, text: str) -> Data:
-        scalar = ScalarNode(tag, text, node.start_mark, node.end_mark)
         if tag == _STR:
             return text
         if tag == _NULL:
             return None
         if tag == _BOOL:
-            return self.loader.construct_yaml_bool(scalar)
+            return self.loader.construct_yaml_bool(ScalarNode(tag, text))
         if tag == _INT:
             digits = len(text.lstrip("+-"))
             if digits > MAX_INT_DIGITS:
@@ -712,6 +724,6 @@ class _Converter:
                 )
             return int(text)
         if tag == _FLOAT:
-            return self.loader.construct_yaml_float(scalar)
+            return self.loader.construct_yaml_float(ScalarNode(tag, text))
         shown = tag.replace("tag:yaml.org,2002:", "!!")
         raise self.error(node, path, f"the YAML tag {shown} is not supported in {self.target.noun}")

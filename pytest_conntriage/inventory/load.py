@@ -57,31 +57,39 @@ def load_text(
     text: str, path: str, environ: Mapping[str, str], validated: Collection[str] = ()
 ) -> FileSpec:
     """As load_file, for the text of the file at `path` (already read)."""
-    document = load_document(
-        text,
-        path,
-        lambda value: _interpolate(value, environ),
-        noun="an inventory",
-        error_type=InventoryError,
-    )
-    if document.data is None:
-        raise InventoryError(path, "the file is empty; an inventory starts with 'version: 1'")
-    digest = _digest(text, document)
+    document: Document | None = None
     try:
+        document = load_document(
+            text,
+            path,
+            lambda value: _interpolate(value, environ),
+            noun="an inventory",
+            error_type=InventoryError,
+        )
+        if document.data is None:
+            raise InventoryError(path, "the file is empty; an inventory starts with 'version: 1'")
+        digest = _digest(text, document)
         if not digest or digest not in validated:
             validate(document)
         return replace(build(document), digest=digest)
     except InventoryError as exc:
         # Whatever went wrong, no message may show a host spec's password.
-        raise exc.masking(hostspec.specs_in(document)) from None
+        error = exc if document is None else exc.masking(hostspec.specs_in(document))
+    # Raised out here, with no traceback below this frame: a traceback keeps every
+    # frame's locals, and from an except block it makes a cycle that only the collector
+    # frees, so the whole document stayed in memory until a full pass at exit. Now it
+    # is freed here.
+    del document
+    error.__traceback__ = error.__context__ = None
+    raise error
 
 
 def _digest(text: str, document: Document) -> str:
     """What the schema judged: the document's data after interpolation.
 
     The data is a function of the text and of the values its ${...} references took, so
-    those two are hashed: linear in the text's length, where serialising the data took a
-    tenth of a large file's load. "" (never trusted) for values JSON cannot write.
+    those two are hashed: cheaper than serialising the data of a large file. "" (never
+    trusted) for values JSON cannot write.
     """
     substituted = [(list(path), _value_at(document.data, path)) for path in document.written]
     try:
