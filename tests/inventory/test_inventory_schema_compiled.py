@@ -5,7 +5,6 @@ from __future__ import annotations
 import json
 from typing import Any
 
-from inventory_fuzz import ENVIRON, cases
 from jsonschema import ValidationError
 
 from pytest_conntriage.compiled_schema import CompiledSchema
@@ -15,6 +14,7 @@ from pytest_conntriage.inventory.schema import inventory_schema
 from pytest_conntriage.marked_yaml import load_document
 from pytest_conntriage.runbook import BUNDLED_DIR, SCHEMA_PATH
 from pytest_conntriage.schema_errors import reference_validator, validator
+from tests.inventory.inventory_fuzz import ENVIRON, cases
 
 
 def _violations(errors: Any) -> list[tuple[object, ...]]:
