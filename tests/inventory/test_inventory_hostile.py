@@ -605,8 +605,17 @@ def test_an_inventory_warning_is_in_pytests_summary_and_minus_w_error_makes_it_e
     ]
 
 
-def test_a_file_packed_with_values_is_refused_before_it_is_composed() -> None:
-    flat = "version: 1\nx-a: [" + ",".join(["1"] * 300_000) + "]\n"
+@pytest.mark.parametrize(
+    "tail",
+    [
+        pytest.param("]\n", id="composed-then-counted"),
+        # Another error after the limit: too many values is still the one told.
+        pytest.param("]\nx-a: 1\n", id="composed-with-a-later-error"),
+        pytest.param("," + ",".join(["1"] * 700_000) + "]\n", id="counted-before-composing"),
+    ],
+)
+def test_a_file_packed_with_values_is_refused_where_it_passes_the_limit(tail: str) -> None:
+    flat = "version: 1\nx-a: [" + ",".join(["1"] * 300_000) + tail
     with pytest.raises(InventoryError) as excinfo:
         load_text(flat, "inv.yml", {})
     assert str(excinfo.value) == (
