@@ -1,8 +1,9 @@
 """The http kind through the real plugin: an inventory's GETs against loopback servers.
 
-A pass, a status mismatch, a TLS verification failure and a refused connect, each
-with its outcome and top cause in the failure text and in the JUnit properties; then
-the kind's pure parts (plan, ids, findings) as tables.
+A pass, a status mismatch, a TLS verification failure and a refused connect (triaged
+with the tcp kind's host evidence), each with its outcome and top cause in the failure
+text and in the JUnit properties; then the kind's pure parts (plan, ids, findings) as
+tables.
 """
 
 from __future__ import annotations
@@ -27,7 +28,8 @@ HERE = Location("inv.yml", 1, 1)
 
 @pytest.fixture
 def servers(tmp_path: Path) -> Iterator[tuple[int, int, Path]]:
-    """A plain server on 127.0.0.2, a TLS one on 127.0.0.1 with a private CA's certificate."""
+    """A plain server on 127.0.0.2, a TLS one on 127.0.0.1 with a private CA's certificate,
+    and the CA's file."""
     pki = Pki.create(tmp_path)
     plain_answers = {"/healthz": response(200, "OK"), "/bad": response(503, "Service Unavailable")}
     with (
@@ -51,6 +53,7 @@ def test_gets_pass_fail_and_are_triaged_in_text_and_junit(
     inventory.write_text(
         "version: 1\n"
         "defaults: {timeout: 2s}\n"
+        "hosts:\n  me: {connection: 'local://'}\n"
         "services:\n"
         "  web:\n"
         f"    address: 127.0.0.2\n    ports: [{plain}]\n"
@@ -61,14 +64,16 @@ def test_gets_pass_fail_and_are_triaged_in_text_and_junit(
         f"      - {{path: /, tls: {{ca: '{ca_file}'}}}}\n"
         "      - {path: /system-cas, tls: true}\n"
         "  gone:\n"
-        f"    address: 127.0.0.3\n    ports: [{gone}]\n    http: {{path: /}}\n"
+        f"    address: 127.0.0.3\n    ports: [{gone}]\n    host: me\n    http: {{path: /}}\n"
     )
     junit = pytester.path / "junit.xml"
+    # The host checks of `me` read this machine's own firewall: not this test's subject.
+    only = ("-k", "test_http or test_tcp")
     result = pytester.runpytest_inprocess(
-        "--inventory", str(inventory), f"--junitxml={junit}", "-p", "no:cacheprovider"
+        "--inventory", str(inventory), f"--junitxml={junit}", "-p", "no:cacheprovider", *only
     )
     # tcp: web and secure pass, gone refused; http: two pass, three fail.
-    result.assert_outcomes(passed=4, failed=4)
+    result.assert_outcomes(passed=4, failed=4, deselected=2)
     result.stdout.fnmatch_lines(
         [
             heading(f"test_http[web:local->127.0.0.2:{plain}/bad]"),
@@ -92,7 +97,9 @@ def test_gets_pass_fail_and_are_triaged_in_text_and_junit(
             heading(f"test_http[gone:local->127.0.0.3:{gone}/]"),
             f"  outcome: refused — connection refused by 127.0.0.3:{gone} after *",
             "Likely causes (tcp-connectivity: TCP connection refused or timed out):",
-            "*1. [[]likely] The service is not running (service-down)",
+            # The tcp kind's evidence, gathered on the service's host as for a tcp check.
+            "*1. [[]confirmed] The service is not running (service-down)",
+            f"*why: me: nothing listens on port {gone} (ss -ltn)",
             f"*$ nc -zv 127.0.0.3 {gone}",
         ]
     )
