@@ -8,8 +8,10 @@ and in the JUnit file, and one line "triage unavailable: <why>" where the triage
 
 from __future__ import annotations
 
+import importlib
 import xml.etree.ElementTree as ET
 from pathlib import Path
+from typing import NoReturn
 
 import pytest
 import xmlschema
@@ -40,17 +42,28 @@ setattr(importlib.import_module({module!r}), {name!r}, _injected)
 
 
 def run_with_bug(
-    pytester: pytest.Pytester, stage: str, *args: str
+    pytester: pytest.Pytester, monkeypatch: pytest.MonkeyPatch, stage: str, *args: str
 ) -> tuple[pytest.RunResult, str, ET.Element]:
+    """Serial: the stage is replaced in this process for one in-process run (and put
+    back after the test). With workers: a conftest replaces it in each worker, in a
+    subprocess run, so the replacement never outlives that run."""
     module, name, _ = STAGES[stage]
-    pytester.makeconftest(INJECT.format(stage=stage, module=module, name=name))
+    if args:
+        pytester.makeconftest(INJECT.format(stage=stage, module=module, name=name))
+    else:
+
+        def injected(*args: object, **kwargs: object) -> NoReturn:
+            raise RuntimeError(f"injected into {stage}")
+
+        monkeypatch.setattr(importlib.import_module(module), name, injected)
     port = closed_port("127.0.0.3")
     inventory = pytester.path / "inventory.yml"
     inventory.write_text(
         f"version: 1\nservices:\n  api:\n    address: 127.0.0.3\n    ports: [{port}]\n"
     )
     junit = pytester.path / "junit.xml"
-    result = pytester.runpytest_subprocess(
+    run = pytester.runpytest_subprocess if args else pytester.runpytest_inprocess
+    result = run(
         "--inventory", str(inventory), f"--junitxml={junit}", "-p", "no:cacheprovider", *args
     )
     test_id = f"test_tcp[api:local->127.0.0.3:{port}]"
@@ -62,9 +75,9 @@ def run_with_bug(
 @pytest.mark.parametrize("workers", [[], ["-n", "1"]], ids=["serial", "xdist"])
 @pytest.mark.parametrize("stage", list(STAGES))
 def test_a_crash_in_a_stage_leaves_the_failure_and_its_outcome(
-    pytester: pytest.Pytester, stage: str, workers: list[str]
+    pytester: pytest.Pytester, monkeypatch: pytest.MonkeyPatch, stage: str, workers: list[str]
 ) -> None:
-    result, test_id, case = run_with_bug(pytester, stage, *workers)
+    result, test_id, case = run_with_bug(pytester, monkeypatch, stage, *workers)
     output = result.stdout.str() + result.stderr.str()
     assert "INTERNALERROR" not in output
     assert result.ret == pytest.ExitCode.TESTS_FAILED, output
@@ -94,7 +107,7 @@ def test_without_a_bug_the_same_run_has_its_triage(pytester: pytest.Pytester) ->
     inventory.write_text(
         f"version: 1\nservices:\n  api:\n    address: 127.0.0.3\n    ports: [{port}]\n"
     )
-    result = pytester.runpytest_subprocess("--inventory", str(inventory), "-p", "no:cacheprovider")
+    result = pytester.runpytest_inprocess("--inventory", str(inventory), "-p", "no:cacheprovider")
     assert result.ret == pytest.ExitCode.TESTS_FAILED
     assert "triage unavailable" not in result.stdout.str()
     result.stdout.fnmatch_lines(["Likely causes *", "Next diagnostics:"])
