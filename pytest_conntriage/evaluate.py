@@ -15,6 +15,7 @@ from dataclasses import replace
 from .checks import Check
 from .connections import HostPool
 from .evidence.collector import EvidenceCollector
+from .extensions import Extensions, builtin
 from .inventory.model import Resolver
 from .kinds.protocol import Investigation
 from .probe.dns import RESOLV_CONF, ask_resolver, resolve_system
@@ -36,11 +37,15 @@ class Evaluator:
         runbook: Runbook,
         hosts: HostPool | None = None,
         resolv_conf: str = RESOLV_CONF,
+        extensions: Extensions | None = None,
     ):
         self.engine = engine
         self.runbook = runbook
         self.hosts = hosts or HostPool({})
-        self.collector = EvidenceCollector(engine, self.hosts)
+        # The cause rules and collectors of every plugin (the built-in ones first).
+        extensions = extensions or builtin()
+        self.rules = extensions.rules
+        self.collector = EvidenceCollector(engine, self.hosts, collectors=extensions.collectors)
         self.resolv_conf = resolv_conf
         # The vantages each endpoint is probed from in this run (this process's share
         # under xdist), so a failure can say where the same target is reachable from
@@ -133,7 +138,7 @@ class Evaluator:
             )
         try:
             facts = replace(kind.facts(check, result.final), systemd=found.systemd)
-            diagnosis = diagnose(result.outcome, facts, self.runbook, found.findings)
+            diagnosis = diagnose(result.outcome, facts, self.runbook, found.findings, self.rules)
         except Exception as exc:
             crash = self._crash("ranking", exc)
             return CheckResult(

@@ -20,6 +20,13 @@ from .runbook import RunbookError, load_runbook
 from .xdist_support import validated_digests
 
 
+def pytest_addhooks(pluginmanager: pytest.PytestPluginManager) -> None:
+    # The hooks other plugins implement (hookspec.py): specs only, nothing heavy.
+    from . import hookspec
+
+    pluginmanager.add_hookspecs(hookspec)
+
+
 def pytest_addoption(parser: pytest.Parser) -> None:
     group = parser.getgroup("conntriage", "connectivity checks and triage (pytest-conntriage)")
     group.addoption(
@@ -77,8 +84,14 @@ def pytest_addoption(parser: pytest.Parser) -> None:
 
 
 def pytest_configure(config: pytest.Config) -> None:
+    from .builtin import extensions_of
+    from .extensions import ExtensionError
+
     settings = Settings.from_config(config)
     try:
+        # What every plugin adds through hookspec.py's hooks, gathered once per process:
+        # before the inventory, whose check kinds may come from a plugin.
+        extensions = extensions_of(config)
         # An xdist worker reads the files the controller has just validated.
         validated = validated_digests(config)
         with warnings.catch_warnings(record=True) as caught:
@@ -88,11 +101,11 @@ def pytest_configure(config: pytest.Config) -> None:
                 if settings.inventories
                 else None
             )
-        runbook = load_runbook(settings.runbooks)
+        runbook = load_runbook([*extensions.runbooks, *settings.runbooks], bundled=False)
         # In pytest's warnings summary, where -W and filterwarnings apply to them.
         for warning in caught:
             config.issue_config_time_warning(warning.message, stacklevel=2)  # type: ignore[arg-type]
-    except (InventoryError, RunbookError, InventoryWarning) as exc:
+    except (InventoryError, RunbookError, InventoryWarning, ExtensionError) as exc:
         raise pytest.UsageError(str(exc)) from None
     if inventory is not None:
         for tag in sorted(
@@ -111,7 +124,7 @@ def pytest_configure(config: pytest.Config) -> None:
             # and planning needs no DNS answer. Other test files are not even imported.
             config.option.collectonly = True
             config.args[:] = list(inventory.sources)
-    run = ConntriageRun(config, settings, inventory, runbook)
+    run = ConntriageRun(config, settings, inventory, runbook, extensions)
     config.pluginmanager.register(run, "conntriage-run")
     config.pluginmanager.register(run.xdist_hooks, "conntriage-xdist")
     if settings.dashboard is not None and inventory is not None and not settings.validate:

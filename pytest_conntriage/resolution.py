@@ -13,12 +13,10 @@ from dataclasses import dataclass
 from .outcome import Outcome
 from .probe.dns import SYSTEM
 from .probe.result import Attempt
-from .triage import Finding
 
 # Special-use names no real resolver knows (RFC 2606, RFC 6761): they are never sent to
 # this machine's resolver only to compare its answer (tests and the demo use them).
 SPECIAL_USE_TLDS = frozenset({"test", "example", "invalid"})
-DISAGREEMENT_SCORE = 95
 
 
 @dataclass(frozen=True, slots=True)
@@ -84,9 +82,10 @@ def may_ask_system(name: str) -> bool:
     return tld not in SPECIAL_USE_TLDS
 
 
-def disagreement(name: str, tried: tuple[Attempt, ...], wanted_open: bool) -> Finding | None:
+def disagreement(name: str, tried: tuple[Attempt, ...], wanted_open: bool) -> str | None:
     """Resolvers that disagree, where the addresses of some connect and the others'
-    do not: the ones giving the failing addresses hold a stale or wrong record."""
+    do not: the ones giving the failing addresses hold a stale or wrong record. The
+    line saying so, which triage weighs (triage/causes/dns.py); None when they agree."""
     bad = [a for a in tried if (a.outcome is Outcome.OPEN) is not wanted_open]
     good = [a for a in tried if (a.outcome is Outcome.OPEN) is wanted_open]
     if not wanted_open or not bad or not good:
@@ -98,11 +97,7 @@ def disagreement(name: str, tried: tuple[Attempt, ...], wanted_open: bool) -> Fi
         return None
     failing = ", ".join(f"{a.address} ({a.outcome.value})" for a in bad)
     working = ", ".join(a.address for a in good)
-    # Above any outcome's own weight (a refusal's 90 for service-down), short of
-    # confirmed: a second replica that is down would look the same from here.
-    return Finding(
-        "dns-wrong-host",
-        DISAGREEMENT_SCORE,
+    return (
         f"the resolvers disagree on {name}: {labels(only_bad)} gave {failing}, while "
-        f"{working} accepted: the record there is stale or wrong",
+        f"{working} accepted: the record there is stale or wrong"
     )

@@ -15,6 +15,7 @@ from . import children, junit
 from .checks import Check, Plan
 from .connections import HostPool
 from .evaluate import Evaluator
+from .extensions import Extensions
 from .fixture import RESULT_KEY, ConnectivityFailure, Conntriage
 from .inventory.model import Inventory
 from .kinds.registry import KindRegistry
@@ -88,6 +89,7 @@ class ConntriageRun:
         settings: Settings,
         inventory: Inventory | None,
         runbook: Runbook,
+        extensions: Extensions | None = None,
     ) -> None:
         self.config = config
         self.settings = settings
@@ -104,10 +106,10 @@ class ConntriageRun:
         children.reset()
         if inventory is not None:
             children.handle_sigterm()
-        self.evaluator = Evaluator(self.engine, runbook, self.hosts)
-        # The run's check kinds, in collection order: the built-in ones (see hookspec
-        # pytest_conntriage_check_kinds for a plugin's own).
-        self.kinds = KindRegistry()
+        self.evaluator = Evaluator(self.engine, runbook, self.hosts, extensions=extensions)
+        # The run's check kinds, in collection order: the built-in ones, then those of
+        # plugins (hookspec pytest_conntriage_add_kinds).
+        self.kinds = KindRegistry.with_added([extensions.kinds] if extensions else [])
         self.summary = TriageSummary()
         self.validated_checks: list[Check] = []  # collected under --conntriage-validate
         self._plan: Plan | None = None

@@ -6,12 +6,18 @@ marker, the per-collector bound, sudo, the unit name) reaches it as positional
 arguments, which the runner shell-quotes; inside, they are only ever expanded in double
 quotes. Each collector runs under `timeout`, its stdout, stderr and exit status are
 captured separately, and a missing tool is reported as exit 127 "not installed".
+
+Plugins add collectors of their own (`Collector`, through the
+`pytest_conntriage_add_collectors` hook): each one's code is a constant of the plugin
+and travels, like every value, as a positional argument; the script runs it with
+`sh -c CODE NAME UNIT ARGS...`, so the code, too, is never formatted into anything.
 """
 
 from __future__ import annotations
 
 import re
 import secrets
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 
 from .runner import whole_seconds
@@ -94,8 +100,89 @@ collect nft root nft -j list ruleset
 collect nft-text root nft -a list ruleset
 collect ufw root ufw status verbose
 collect firewalld - firewall-cmd --state
+
+# A plugin's collector: NAME ROOT BOUND CODE N, then its N args. It runs as
+# `sh -c CODE NAME UNIT ARG...` under its own bound; only its first N args are its own.
+extra() {
+  e_name=$1 e_need=$2 e_bound=$3 e_code=$4 e_n=$5
+  shift 5
+  e_total=$# e_i=0
+  while [ "$e_i" -lt "$e_total" ]; do
+    e_arg=$1
+    shift
+    if [ "$e_i" -lt "$e_n" ]; then set -- "$@" "$e_arg"; fi
+    e_i=$((e_i + 1))
+  done
+  e_all=$T T=$e_bound
+  collect "$e_name" "$e_need" sh -c "$e_code" "$e_name" "$UNIT" "$@"
+  T=$e_all
+}
+shift 4
+while [ "$#" -ge 5 ]; do
+  x_n=$5
+  extra "$@"
+  shift $((5 + x_n))
+done
 printf '%s done\n' "$M"
 """
+
+# The sections (and gap names) of the built-in collectors: a plugin's must differ.
+BUILTIN_SECTIONS = frozenset(
+    {
+        *("batch", "listeners", "listeners-plain", "proc-net-tcp", "listener processes"),
+        *("netstat", "listen counters", "somaxconn", "uptime", "clock", "unit", "journal"),
+        *("processes", "process ages", "addresses", "addresses-plain", "host addresses"),
+        *("iptables", "iptables-legacy", "ip6tables", "ip6tables-legacy", "nft", "nft-text"),
+        *("nftables", "ufw", "firewalld", "firewall"),
+    }
+)
+_COLLECTOR_NAME = re.compile(r"[a-z][a-z0-9-]{0,39}")
+# A plugin's collector gets at most this long, and never more than a built-in one.
+MAX_COLLECTOR_BOUND_S = 30.0
+
+
+@dataclass(frozen=True)
+class Collector:
+    """A plugin's evidence collector, run in every host's batch (see the module doc).
+
+    `script` is constant `sh` code, run as `sh -c SCRIPT NAME UNIT ARGS...`: `$1` is the
+    check's unit ("" for none), `$2`... are `args`. Exit status 0 means it answered;
+    anything else leaves its facts unknown. `parse` turns its stdout into the facts a
+    rule reads (`HostFacts.collected(name)`); it raises ValueError for output it cannot
+    read, which also leaves them unknown.
+    """
+
+    name: str  # its section in the batch output: lowercase letters, digits, "-"
+    script: str
+    parse: Callable[[str], object]
+    args: tuple[str, ...] = ()
+    bound_s: float = 5.0  # seconds it may run (capped by the batch's share per collector)
+    root: bool = False  # run under `sudo -n` when the batch user is not root
+
+    def __post_init__(self) -> None:
+        if not _COLLECTOR_NAME.fullmatch(self.name):
+            raise ValueError(
+                f"collector name {self.name!r}: use 1-40 lowercase letters, digits and '-'"
+            )
+        if not 0 < self.bound_s <= MAX_COLLECTOR_BOUND_S:
+            raise ValueError(
+                f"collector {self.name}: bound_s {self.bound_s} is not within "
+                f"0-{MAX_COLLECTOR_BOUND_S:g} s"
+            )
+        if any(not isinstance(a, str) or "\0" in a for a in self.args):
+            raise ValueError(f"collector {self.name}: args must be strings without NUL")
+
+
+def check_collectors(collectors: Iterable[Collector]) -> None:
+    """Raise ValueError when two collectors, or one and a built-in, share a name."""
+    seen: set[str] = set()
+    for collector in collectors:
+        if not isinstance(collector, Collector):
+            raise ValueError(f"not a Collector: {collector!r}")
+        if collector.name in BUILTIN_SECTIONS or collector.name in seen:
+            raise ValueError(f"collector name {collector.name!r} is already taken")
+        seen.add(collector.name)
+
 
 _MARKER = re.compile(r"^(@@ct-[0-9a-f]{16}@@) batch \S+$", re.MULTILINE)
 
@@ -136,17 +223,23 @@ class BatchOutput:
         return next((v for k, v in self.info if k == key), None)
 
 
-def build_batch(unit: str | None, sudo: bool, collector_timeout: float) -> Batch:
-    """The batch for one host; `unit` goes in as an argument, so it cannot be code."""
+def build_batch(
+    unit: str | None,
+    sudo: bool,
+    collector_timeout: float,
+    collectors: Iterable[Collector] = (),
+) -> Batch:
+    """The batch for one host; `unit` goes in as an argument, so it cannot be code, and
+    so does each plugin collector's code with its args."""
     marker = f"@@ct-{secrets.token_hex(8)}@@"
-    args = (
-        marker,
-        str(whole_seconds(collector_timeout)),
-        "1" if sudo else "0",
-        unit or "",
-    )
+    args = [marker, str(whole_seconds(collector_timeout)), "1" if sudo else "0", unit or ""]
+    for c in collectors:
+        bound = whole_seconds(min(c.bound_s, collector_timeout))
+        args += [c.name, "root" if c.root else "-", str(bound), c.script, str(len(c.args))]
+        args += c.args
     # `sh -c SCRIPT NAME ARGS`: the script sees the args as $1.. and never as text.
-    return Batch(f"sh -c %s {BATCH_NAME} %s %s %s %s", (SCRIPT, *args), marker)
+    command = " ".join(("sh -c %s", BATCH_NAME, *("%s" for _ in args)))
+    return Batch(command, (SCRIPT, *args), marker)
 
 
 def split(output: str) -> BatchOutput:

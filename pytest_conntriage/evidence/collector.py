@@ -9,6 +9,7 @@ evidence marked unavailable, never as an error.
 from __future__ import annotations
 
 import asyncio
+from collections.abc import Sequence
 from dataclasses import replace
 
 from ..children import in_thread
@@ -16,6 +17,7 @@ from ..connections import HostPool, HostUnavailable
 from ..probe.engine import Engine
 from ..probe.trace import trace_path
 from . import ClientEvidence, HostEvidence, Packet, RunResult, TestinfraRunner
+from .batch import Collector
 from .client import gather_client
 from .path import PathTrace
 from .runner import first_line
@@ -36,9 +38,16 @@ TRACES_AT_ONCE = 2
 class EvidenceCollector:
     """Gathers and caches evidence for the run's failed checks."""
 
-    def __init__(self, engine: Engine, hosts: HostPool, timeout: float | None = None):
+    def __init__(
+        self,
+        engine: Engine,
+        hosts: HostPool,
+        timeout: float | None = None,
+        collectors: Sequence[Collector] = (),
+    ):
         self.engine = engine
         self.hosts = hosts
+        self.collectors = tuple(collectors)  # the plugins' own, run in every host's batch
         # One host's whole batch, connect and auth included: the inventory's
         # defaults.evidence_timeout, which the host pool bounds its hosts by.
         self.timeout = hosts.timeout if timeout is None else timeout
@@ -50,10 +59,14 @@ class EvidenceCollector:
         result = await self.engine.once(
             ("host-batch", alias, unit), lambda: in_thread(self._batch, alias, unit)
         )
-        evidence = read_batch(result, packet, unit)
+        evidence = read_batch(result, packet, unit, self.collectors)
         # Transport errors can quote the host spec: no password may reach a report.
         gaps = tuple((what, self.hosts.redact(why)) for what, why in evidence.unavailable)
-        return replace(evidence, unavailable=gaps)
+        collected = tuple(
+            c if c.why is None else replace(c, why=self.hosts.redact(c.why))
+            for c in evidence.collected
+        )
+        return replace(evidence, unavailable=gaps, collected=collected)
 
     async def client(self, address: str) -> ClientEvidence:
         """How this machine's routing table treats `address` (once per address)."""
@@ -83,4 +96,4 @@ class EvidenceCollector:
         except HostUnavailable as exc:  # a host spec testinfra cannot even open (masked)
             return RunResult(255, "", first_line(str(exc)) or "cannot open the host")
         runner = TestinfraRunner(shell, self.timeout)
-        return run_batch(runner, unit, self.hosts.sudo(alias), self.timeout)
+        return run_batch(runner, unit, self.hosts.sudo(alias), self.timeout, self.collectors)

@@ -252,6 +252,17 @@ class Route:
 
 
 @dataclass(frozen=True)
+class Collected:
+    """What a plugin's collector (evidence.batch.Collector) gave: its parsed facts, or
+    why there are none. `why` None means it ran and was read; then `value` is what its
+    parser returned (which may itself say "none")."""
+
+    name: str
+    value: object = None
+    why: str | None = None
+
+
+@dataclass(frozen=True)
 class HostEvidence:
     """Everything gathered on the target host in one batch.
 
@@ -281,6 +292,15 @@ class HostEvidence:
     frontends: tuple[FrontendStatus, ...] = ()
     unavailable: tuple[tuple[str, str], ...] = ()
     ran: bool = True  # False: no output of the batch came back, so nothing was seen
+    collected: tuple[Collected, ...] = ()  # the plugins' collectors, each read or not
+
+    def collected_by(self, name: str) -> Collected:
+        """What the plugin collector `name` gave; unknown (with why) when it gave nothing."""
+        found = next((c for c in self.collected if c.name == name), None)
+        if found is not None and (found.why is None or self.ran):
+            return found
+        why = self.why_unavailable(name) or self.why_unavailable("batch") or "not run"
+        return Collected(name, None, why)
 
     def listeners_on(self, port: int) -> tuple[Listener, ...]:
         """The listening sockets bound to `port`, whatever their address."""

@@ -4,17 +4,18 @@ recorded in `unavailable` as (what, why)."""
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from dataclasses import replace
 from typing import TypeVar
 
 from . import iptables, nftables
-from .batch import BatchOutput, Section, build_batch, split
+from .batch import BatchOutput, Collector, Section, build_batch, split
 from .counters import parse_int, parse_netstat
 from .firewall import Packet, decisive
 from .listeners import parse_proc_net_tcp, parse_ss
 from .model import (
     Backend,
+    Collected,
     Counters,
     FirewallVerdict,
     FrontendStatus,
@@ -23,7 +24,7 @@ from .model import (
     ProcessAge,
     UnitState,
 )
-from .runner import NOT_RUN, TIMED_OUT, Runner, RunResult, first_line
+from .runner import NOT_RUN, TIMED_OUT, Runner, RunResult, first_line, whole_seconds
 from .unit import (
     ages_of,
     parse_ip_addr,
@@ -60,6 +61,7 @@ def gather_host(
     unit: str | None = None,
     sudo: bool = False,
     timeout: float = 20.0,
+    collectors: Sequence[Collector] = (),
 ) -> HostEvidence:
     """Gather the target host's evidence in one round trip and read it for one packet.
 
@@ -69,22 +71,34 @@ def gather_host(
     collector is bounded by a quarter of `timeout`; the runner bounds the whole batch.
     """
     packet = Packet(port, client_address, target_address)
-    return read_batch(run_batch(runner, unit, sudo, timeout), packet, unit)
+    result = run_batch(runner, unit, sudo, timeout, collectors)
+    return read_batch(result, packet, unit, collectors)
 
 
-def run_batch(runner: Runner, unit: str | None, sudo: bool, timeout: float) -> RunResult:
+def run_batch(
+    runner: Runner,
+    unit: str | None,
+    sudo: bool,
+    timeout: float,
+    collectors: Sequence[Collector] = (),
+) -> RunResult:
     """Run the host's batch once. Nothing in it depends on the port or the addresses, so
     one result serves every check against that host (and unit): see read_batch."""
-    batch = build_batch(unit, sudo, timeout * COLLECTOR_SHARE)
+    batch = build_batch(unit, sudo, timeout * COLLECTOR_SHARE, collectors)
     return runner.run(batch.command, *batch.args)
 
 
-def read_batch(result: RunResult, packet: Packet, unit: str | None = None) -> HostEvidence:
+def read_batch(
+    result: RunResult,
+    packet: Packet,
+    unit: str | None = None,
+    collectors: Sequence[Collector] = (),
+) -> HostEvidence:
     """A batch's result read for one packet. A run that did not finish says why under
     ("batch", ...), in the transport's own words: ssh's first stderr line, "timed out
     after 10 s", "sudo: a password is required"; every collector it cut off or never
     reached is named with that reason too."""
-    evidence = parse_batch(result.stdout, packet, unit)
+    evidence = parse_batch(result.stdout, packet, unit, collectors)
     problem = _transport_problem(result, evidence)
     if problem is None:
         return evidence
@@ -92,10 +106,16 @@ def read_batch(result: RunResult, packet: Packet, unit: str | None = None) -> Ho
     for what, why in evidence.unavailable:
         if what == "batch":
             continue
-        if why in (_NOT_REACHED, _CUT_OFF):
-            why = f"{why} ({problem})"
-        gaps.append((what, why))
-    return replace(evidence, unavailable=tuple(gaps))
+        gaps.append((what, _with_problem(why, problem)))
+    collected = tuple(
+        c if c.why is None else replace(c, why=_with_problem(c.why, problem))
+        for c in evidence.collected
+    )
+    return replace(evidence, unavailable=tuple(gaps), collected=collected)
+
+
+def _with_problem(why: str, problem: str) -> str:
+    return f"{why} ({problem})" if why in (_NOT_REACHED, _CUT_OFF) else why
 
 
 def _transport_problem(result: RunResult, evidence: HostEvidence) -> str | None:
@@ -111,7 +131,12 @@ def _transport_problem(result: RunResult, evidence: HostEvidence) -> str | None:
     return f"{said} (exit {result.rc})"
 
 
-def parse_batch(output: str, packet: Packet, unit: str | None = None) -> HostEvidence:
+def parse_batch(
+    output: str,
+    packet: Packet,
+    unit: str | None = None,
+    collectors: Sequence[Collector] = (),
+) -> HostEvidence:
     """The batch's output as a HostEvidence; a cut-off or garbled output gives what it
     holds, and names every missing piece in `unavailable`."""
     taken = split(output)
@@ -136,6 +161,7 @@ def parse_batch(output: str, packet: Packet, unit: str | None = None) -> HostEvi
     elif unit and init != "systemd":
         unit_processes = processes_of(table, unit)
     verdicts, mixed = reader.firewall(packet)
+    collected = tuple(reader.collected(c) for c in collectors)
     return HostEvidence(
         listeners=listeners,
         counters=reader.counters(),
@@ -153,6 +179,7 @@ def parse_batch(output: str, packet: Packet, unit: str | None = None) -> HostEvi
         mixed_backends=mixed,
         frontends=reader.frontends(),
         unavailable=tuple(reader.gaps),
+        collected=collected,
     )
 
 
@@ -176,7 +203,7 @@ class _Reader:
             self.gap(what, self.why(name, section))
         return None
 
-    def why(self, name: str, section: Section | None) -> str:
+    def why(self, name: str, section: Section | None, bound: str | None = None) -> str:
         if section is None:
             return _NOT_REACHED if not self.taken.complete else "not run"
         line = first_line(section.stderr)
@@ -185,7 +212,7 @@ class _Reader:
         if section.rc == 127:
             return line or "not installed"
         if section.rc in (124, 137):
-            return f"timed out after {self.taken.value('bound') or '?'} s"
+            return f"timed out after {bound or self.taken.value('bound') or '?'} s"
         lowered = section.stderr.lower()
         if "sudo:" in lowered:
             return f"needs root, and sudo -n could not run it: {line}"
@@ -194,6 +221,28 @@ class _Reader:
         return f"exit {section.rc}: {line or 'no message'}"
 
     # -- pieces --------------------------------------------------------------------------
+
+    def collected(self, collector: Collector) -> Collected:
+        """A plugin collector's section read by its parser; unknown (and a gap) when it
+        did not answer or its output could not be read."""
+        name = collector.name
+        section = self.taken.section(name)
+        if section is None or section.rc != 0:
+            # Its own bound, or the batch's share per collector when that is smaller.
+            share = self.taken.value("bound") or ""
+            bound = whole_seconds(collector.bound_s)
+            if share.isdigit():
+                bound = min(bound, int(share))
+            why = self.why(name, section, str(bound))
+        else:
+            try:
+                return Collected(name, collector.parse(section.stdout))
+            except ValueError as exc:
+                why = f"unreadable output: {first_line(str(exc)) or 'rejected by its parser'}"
+            except Exception as exc:  # a plugin's parser bug: its facts stay unknown
+                why = f"its parser failed: {type(exc).__name__}: {first_line(str(exc))}"
+        self.gap(name, why)
+        return Collected(name, None, why)
 
     def listeners(self) -> tuple[Listener, ...]:
         full = self.ok("listeners")

@@ -167,7 +167,7 @@ class HostKind(KindDefaults):
         found: tuple[Finding, ...] = ()
         if result.outcome in self.like_refused:
             target = Target(check.host, reading.address or "", check.port, check.listen, check.unit)
-            found = evidence_rules.findings(Outcome.REFUSED, target, host, None)
+            found = evidence_rules.findings(Outcome.REFUSED, target, host, None, context.rules)
         gaps = evidence_rules.unavailable_lines(check.host, host, client)
         return Investigation(found, gaps, runs_systemd(host))
 

@@ -25,6 +25,7 @@ if TYPE_CHECKING:
     from ..result import CheckResult
     from ..triage import Finding
     from ..triage.model import Facts
+    from ..triage.rules import CauseRules
 
 
 class Check(Protocol):
@@ -59,6 +60,8 @@ class ProbeContext(Protocol):
     def hosts(self) -> HostPool: ...
     @property
     def collector(self) -> EvidenceCollector: ...
+    @property
+    def rules(self) -> Sequence[CauseRules]: ...  # the run's cause rules (hookspec)
 
     async def resolve(
         self, name: str, resolvers: tuple[Resolver, ...], timeout: float, fresh: bool = False

@@ -1,5 +1,5 @@
 """The check kinds a run knows, in collection order: the built-in ones, then any a plugin
-adds (hookspec `pytest_conntriage_check_kinds`)."""
+adds (hookspec `pytest_conntriage_add_kinds`)."""
 
 from __future__ import annotations
 

@@ -29,7 +29,6 @@ from ..triage import Finding
 from ..triage import findings as evidence_rules
 from ..triage.findings import Target
 from ..triage.model import Facts
-from ..triage.path import path_findings
 from .dns import lookup_line, ms
 from .on_host import runs_systemd, source_address
 from .protocol import Investigation, KindDefaults, ProbeContext
@@ -276,7 +275,12 @@ class TcpKind(HandshakeKind):
         now = asyncio.ensure_future(self._answers_now(check, asking, context)) if asking else None
         try:
             elsewhere = await self._from_other_vantages(check, context)
-            found, gaps, systemd = await self._evidence(check, final, context)
+            # Weighed with the host's evidence (triage/causes/dns.py), which has the
+            # last word.
+            disagreeing = (
+                disagreement(check.name, final.tried, True) if check.name is not None else None
+            )
+            found, gaps, systemd = await self._evidence(check, final, context, disagreeing)
             answers_now = await now if now is not None else None
         except Exception as exc:
             if now is not None:
@@ -284,10 +288,6 @@ class TcpKind(HandshakeKind):
             return Investigation(
                 elsewhere=elsewhere, answers_now=answers_now, error=crash(context, exc)
             )
-        if check.name is not None:
-            disagreeing = disagreement(check.name, final.tried, True)
-            # Before the host's evidence: what was seen on the host weighs more.
-            found = ((disagreeing,) if disagreeing else ()) + found
         return Investigation(found, gaps, systemd, elsewhere, answers_now)
 
     async def _from_other_vantages(
@@ -317,7 +317,11 @@ class TcpKind(HandshakeKind):
         return await context.engine.once(("answers-now", name, asked), ask)
 
     async def _evidence(
-        self, check: TcpCheck, final: Attempt, context: ProbeContext
+        self,
+        check: TcpCheck,
+        final: Attempt,
+        context: ProbeContext,
+        disagreeing: str | None = None,
     ) -> tuple[tuple[Finding, ...], tuple[str, ...], bool | None]:
         """What the target host and the client say about a failed connect, and whether
         the host runs systemd (None: not known), which the fixes' commands must fit.
@@ -326,7 +330,12 @@ class TcpKind(HandshakeKind):
         """
         address = final.address or check.address
         if not address or final.outcome.is_dns or final.outcome is Outcome.PROBE_ERROR:
-            return (), (), None
+            target = Target(check.host or "", address or "", check.port, disagreement=disagreeing)
+            return (
+                evidence_rules.findings(final.outcome, target, None, None, context.rules),
+                (),
+                None,
+            )
         collector = context.collector
         local = check.vantage == LOCAL_VANTAGE
         client = await collector.client(address) if local else None
@@ -350,11 +359,12 @@ class TcpKind(HandshakeKind):
             check.name,
             check.expected,
             icmp_from,
+            disagreeing,
         )
         # The trace locates; what the host itself shows has the last word on a cause.
         found = (
-            *path_findings(final.outcome, trace),
-            *evidence_rules.findings(final.outcome, target, host, client),
+            *evidence_rules.path_findings(final.outcome, trace, context.rules),
+            *evidence_rules.findings(final.outcome, target, host, client, context.rules),
         )
         gaps = evidence_rules.unavailable_lines(check.host, host, client)
         if trace is not None and trace.unavailable is not None:

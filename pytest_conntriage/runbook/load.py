@@ -55,10 +55,12 @@ class RunbookError(DocumentError):
         return (self.location.line, self.location.column) if self.location else None
 
 
-def load_runbook(paths: Sequence[str]) -> Runbook:
-    """The bundled entries, then each file's in order; a later entry replaces one by id."""
+def load_runbook(paths: Sequence[str], bundled: bool = True) -> Runbook:
+    """The bundled entries (unless `bundled` is False: the run names them in `paths`,
+    through the pytest_conntriage_add_runbooks hook), then each file's in order; a later
+    entry replaces one by id."""
     runbook = Runbook()
-    for path in (*bundled_files(), *paths):
+    for path in (*(bundled_files() if bundled else ()), *paths):
         runbook = runbook.extended(load_entries(str(path)))
     return runbook
 

@@ -1,15 +1,32 @@
-"""Findings from the check's own facts: what the failed check itself says about a cause."""
+"""The shape of the rules that decide causes, and the one place that asks them.
+
+A rule module (triage/causes/, or a team's plugin through the
+`pytest_conntriage_add_rules` hook) is a `CauseRules`: the cause ids it decides, and
+how, from up to three sources, each asked in this order for every failed check:
+
+- `from_check`: the failed check's own facts (the ICMP error, the address, idling);
+- `from_trace`: where on the way the SYN died (the path trace), when one was run;
+- `from_evidence`: the target host's and the client's evidence (`triage.seen.Seen`).
+
+Later sources have the last word on a cause (triage.rank.adjust). A finding about a
+cause the module did not declare is an error: each cause is decided in one place.
+"""
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass
 
+from ..evidence.path import PathTrace
 from ..outcome import Outcome
 from .model import Facts, template
 from .rank import Finding
+from .seen import Seen
 
 Applies = Callable[[Outcome, Facts], bool]
+FromCheck = Callable[[Outcome, Facts], Iterable[Finding]]
+FromTrace = Callable[[Outcome, PathTrace], Iterable[Finding]]
+FromEvidence = Callable[[Seen], Iterable[Finding]]
 
 
 @dataclass(frozen=True)
@@ -34,166 +51,95 @@ def findings_from_facts(
     )
 
 
-def _connects_to_an_address(outcome: Outcome, facts: Facts) -> bool:
-    # The inventory gave an IP literal: nothing was looked up, so DNS cannot have sent
-    # the connection astray, whatever the outcome's weight for stale records says.
-    return not outcome.is_dns and facts.name is None and facts.address is not None
+def from_rules(rules: Iterable[Rule]) -> FromCheck:
+    """`from_check` for a table of declarative Rules, asked in table order."""
+    table = tuple(rules)
+
+    def from_check(outcome: Outcome, facts: Facts) -> tuple[Finding, ...]:
+        return findings_from_facts(table, outcome, facts)
+
+    return from_check
 
 
-def _icmp(kind_suffix: str, *, from_target: bool | None) -> Applies:
-    """The connect ended with an ICMP error of that kind, sent by the target or not."""
+@dataclass(frozen=True)
+class CauseRules:
+    """One rule module: the causes it decides and how (see the module doc).
 
-    def applies(outcome: Outcome, facts: Facts) -> bool:
-        if facts.icmp is None or not facts.icmp.endswith(kind_suffix):
+    `needs` names plugin collectors (evidence.batch.Collector) `from_evidence` reads:
+    it is asked only when each of them ran and was read on the target host and the
+    host's evidence bears on the failure (`Seen.host_speaks`). A collector that did
+    not run confirms nothing, and rules nothing out.
+    """
+
+    name: str
+    causes: tuple[str, ...]
+    from_check: FromCheck | None = None
+    from_trace: FromTrace | None = None
+    from_evidence: FromEvidence | None = None
+    needs: tuple[str, ...] = ()
+
+    def __post_init__(self) -> None:
+        if isinstance(self.causes, str) or not self.causes:
+            raise ValueError(f"rules {self.name!r}: causes must be a tuple of cause ids")
+
+    def asked(self, seen: Seen) -> bool:
+        """Whether `from_evidence` may read `seen`: everything it needs is known."""
+        if self.from_evidence is None:
             return False
-        if from_target is None:
+        if not self.needs:
             return True
-        return (facts.icmp_from == facts.address) is from_target
-
-    return applies
+        return seen.host_speaks and all(seen.collected(n).why is None for n in self.needs)
 
 
-def _icmp_from_target_except(*suffixes: str) -> Applies:
-    """An ICMP error of any other kind than `suffixes`, sent by the target itself."""
-
-    def applies(outcome: Outcome, facts: Facts) -> bool:
-        if facts.icmp is None or facts.icmp.endswith(suffixes):
-            return False
-        return facts.icmp_from == facts.address
-
-    return applies
-
-
-def _prohibited_locally(outcome: Outcome, facts: Facts) -> bool:
-    # EACCES/EPERM with no ICMP message: the client's own kernel refused to send, from a
-    # `prohibit` route or its own firewall's OUTPUT chain. Nothing on the network did.
-    return outcome is Outcome.ADMIN_PROHIBITED and facts.icmp is None
-
-
-def _dropped_while_idle(outcome: Outcome, facts: Facts) -> bool:
-    return facts.idle is not None and outcome in (Outcome.TIMEOUT, Outcome.RESET)
+def check_rules(rules: Iterable[CauseRules]) -> None:
+    """Raise ValueError for two modules with one name, or one cause decided by two."""
+    names: set[str] = set()
+    deciders: dict[str, str] = {}
+    for rule in rules:
+        if not isinstance(rule, CauseRules):
+            raise ValueError(f"not a CauseRules: {rule!r}")
+        if rule.name in names:
+            raise ValueError(f"two rule modules are named {rule.name!r}")
+        names.add(rule.name)
+        for cause in rule.causes:
+            if cause in deciders:
+                raise ValueError(
+                    f"cause {cause!r} is decided by both {deciders[cause]!r} and {rule.name!r}"
+                )
+            deciders[cause] = rule.name
 
 
-FACT_RULES: tuple[Rule, ...] = (
-    Rule(
-        name="no-lookup-for-an-address",
-        cause="dns-wrong-host",
-        score=0,
-        evidence="the check connects to the address {address} itself: no DNS lookup was involved",
-        applies=_connects_to_an_address,
-    ),
-    # A closed port answers a SYN with a TCP reset; an ICMP port-unreachable in its place
-    # is what a firewall's REJECT rule sends.
-    *(
-        Rule(
-            name=f"icmp-port-unreachable-from-target/{cause}",
-            cause=cause,
-            score=score,
-            evidence="{address} answered with {icmp} from {icmp_from}, not a TCP reset: " + why,
-            applies=_icmp("port-unreachable", from_target=True),
-        )
-        for cause, score, why in (
-            ("host-firewall", 90, "a REJECT rule in its own firewall refused the connection"),
-            ("service-down", 20, "the firewall answered before the service could"),
-            ("wrong-port-or-interface", 20, "the firewall answered before the service could"),
-        )
-    ),
-    Rule(
-        name="icmp-port-unreachable-from-router",
-        cause="network-acl",
-        score=90,
-        evidence="{icmp_from}, not {address}, answered with {icmp}: a filter on the way "
-        "rejects the port",
-        applies=_icmp("port-unreachable", from_target=False),
-    ),
-    Rule(
-        name="icmp-prohibited-from-router",
-        cause="network-acl",
-        score=95,
-        evidence="the router {icmp_from} answered with {icmp}: a filter on the network path "
-        "(ACL, security group, firewall) rejects the connection",
-        applies=_icmp("prohibited", from_target=False),
-    ),
-    Rule(
-        name="icmp-prohibited-from-target",
-        cause="host-firewall",
-        score=95,
-        evidence="{address} itself answered with {icmp}: its host firewall rejects the connection",
-        applies=_icmp("prohibited", from_target=True),
-    ),
-    # A host does not call itself unreachable: from the target, these are a REJECT rule's.
-    Rule(
-        name="icmp-unreachable-from-target",
-        cause="host-firewall",
-        score=90,
-        evidence="{address} itself answered with {icmp}: a REJECT rule in its own firewall "
-        "sends that",
-        applies=_icmp_from_target_except("port-unreachable", "prohibited"),
-    ),
-    # Whatever the kind, an ICMP error sent by the target itself means the SYN got there:
-    # the path works, and no filter on the way stopped it.
-    Rule(
-        name="icmp-from-target/routing",
-        cause="routing",
-        score=0,
-        evidence="the ICMP error came back from {address} itself, so the path to it works",
-        applies=_icmp("", from_target=True),
-    ),
-    Rule(
-        name="icmp-from-target/network-acl",
-        cause="network-acl",
-        score=10,
-        evidence="the ICMP error came from {address} itself, not from a router or firewall "
-        "on the way",
-        applies=_icmp("", from_target=True),
-    ),
-    *(
-        Rule(
-            name=f"prohibited-on-the-client/{cause}",
-            cause=cause,
-            score=score,
-            evidence=evidence,
-            applies=_prohibited_locally,
-        )
-        for cause, score, evidence in (
-            (
-                "routing",
-                90,
-                "connect() failed on the client itself with no ICMP message: a `prohibit` "
-                "route or the client's own firewall (OUTPUT chain) refuses traffic to "
-                "{address}; see `ip route get {address}`",
-            ),
-            ("network-acl", 20, "nothing on the network answered: the refusal is local"),
-        )
-    ),
-    # An idle check's connection was established and then died while idle: everything
-    # that would have stopped the handshake is ruled out by the handshake itself.
-    Rule(
-        name="dropped-while-idle",
-        cause="idle-drop",
-        score=100,
-        evidence="the connection to {address}:{port} was established, then died after "
-        "{idle} idle: a device on the path (NAT, stateful firewall, load balancer) forgot "
-        "it, or the service closes idle connections",
-        applies=_dropped_while_idle,
-    ),
-    *(
-        Rule(
-            name=f"dropped-while-idle/{cause}",
-            cause=cause,
-            score=0,
-            evidence="the handshake with {address}:{port} completed before the idle period",
-            applies=_dropped_while_idle,
-        )
-        for cause in (
-            "service-down",
-            "wrong-port-or-interface",
-            "host-firewall",
-            "network-acl",
-            "dns-wrong-host",
-            "routing",
-            "backlog-full",
-            "not-ready",
-        )
-    ),
-)
+def from_check(rules: Sequence[CauseRules], outcome: Outcome, facts: Facts) -> tuple[Finding, ...]:
+    """What the failed check itself says, module by module."""
+    return _asked(rules, lambda r: r.from_check(outcome, facts) if r.from_check else ())
+
+
+def from_trace(
+    rules: Sequence[CauseRules], outcome: Outcome, trace: PathTrace | None
+) -> tuple[Finding, ...]:
+    """What the path trace says; nothing when none was run."""
+    if trace is None:
+        return ()
+    return _asked(rules, lambda r: r.from_trace(outcome, trace) if r.from_trace else ())
+
+
+def from_evidence(rules: Sequence[CauseRules], seen: Seen) -> tuple[Finding, ...]:
+    """What the host's and the client's evidence say, from every module asked."""
+    return _asked(
+        rules, lambda r: r.from_evidence(seen) if r.from_evidence and r.asked(seen) else ()
+    )
+
+
+def _asked(
+    rules: Sequence[CauseRules], ask: Callable[[CauseRules], Iterable[Finding]]
+) -> tuple[Finding, ...]:
+    found: list[Finding] = []
+    for rule in rules:
+        for finding in ask(rule):
+            if finding.cause not in rule.causes:
+                raise ValueError(
+                    f"rules {rule.name!r} spoke of cause {finding.cause!r}, "
+                    f"which it does not declare"
+                )
+            found.append(finding)
+    return tuple(found)

@@ -10,8 +10,8 @@ from pytest_conntriage.outcome import Outcome
 from pytest_conntriage.runbook import load_runbook
 from pytest_conntriage.runbook.model import Runbook
 from pytest_conntriage.triage import diagnose
+from pytest_conntriage.triage.findings import path_findings
 from pytest_conntriage.triage.model import Diagnosis, Facts
-from pytest_conntriage.triage.path import path_findings
 
 TARGET, ROUTER = "10.200.2.2", "10.200.1.1"
 FACTS = Facts(address=TARGET, port=8080, host=TARGET)
