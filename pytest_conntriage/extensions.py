@@ -9,6 +9,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from .evidence.batch import Collector, check_collectors
+from .runbook.model import RunbookAddition
 from .triage.rules import CauseRules, check_rules
 
 if TYPE_CHECKING:
@@ -23,14 +24,14 @@ class ExtensionError(Exception):
 class Extensions:
     """Every plugin's runbooks, collectors, cause rules and check kinds, built-in first."""
 
-    runbooks: tuple[str, ...] = ()
+    runbooks: tuple[str | RunbookAddition, ...] = ()
     collectors: tuple[Collector, ...] = ()
     rules: tuple[CauseRules, ...] = ()
     kinds: tuple[Kind[Any], ...] = ()
 
 
 def gathered(
-    runbooks: Iterable[Sequence[str | Path] | None],
+    runbooks: Iterable[Sequence[str | Path | RunbookAddition] | None],
     collectors: Iterable[Sequence[Collector] | None],
     rules: Iterable[Sequence[CauseRules] | None],
     kinds: Iterable[Sequence[Kind[Any]] | None] = (),
@@ -38,7 +39,7 @@ def gathered(
     """The hooks' results (one sequence per implementation, None for nothing), flattened
     and checked; raises ExtensionError for a contribution that cannot be used."""
     found = Extensions(
-        tuple(str(path) for each in runbooks for path in each or ()),
+        tuple(_runbook(item) for each in runbooks for item in each or ()),
         tuple(c for each in collectors for c in each or ()),
         tuple(r for each in rules for r in each or ()),
         tuple(k for each in kinds for k in each or ()),
@@ -57,3 +58,11 @@ def builtin() -> Extensions:
     from .triage.causes import BUILTIN
 
     return Extensions(runbooks=tuple(bundled_files()), rules=BUILTIN)
+
+
+def _runbook(item: object) -> str | RunbookAddition:
+    if isinstance(item, RunbookAddition):
+        return item
+    if isinstance(item, (str, Path)):
+        return str(item)
+    raise ExtensionError(f"not a runbook path or RunbookAddition: {item!r}")

@@ -19,7 +19,7 @@ built-in one's first. Return an empty sequence (or None) to add nothing.
 Example, a plugin adding a cause with its own evidence (see docs/extending.md)::
 
     def pytest_conntriage_add_runbooks(config):
-        return [Path(__file__).with_name("maintenance.yaml")]
+        return [RunbookAddition(str(HERE / "maintenance.yaml"), to="tcp-connectivity")]
 
     def pytest_conntriage_add_collectors(config):
         return [Collector("maintenance-flag", SCRIPT, parse_flag, args=("/etc/maintenance",))]
@@ -42,20 +42,27 @@ if TYPE_CHECKING:
 
     from .evidence.batch import Collector
     from .kinds.protocol import Kind
+    from .runbook.model import RunbookAddition
     from .triage.rules import CauseRules
 
 hookspec = pluggy.HookspecMarker("pytest")
 
 
 @hookspec
-def pytest_conntriage_add_runbooks(config: pytest.Config) -> Sequence[str | Path] | None:
+def pytest_conntriage_add_runbooks(
+    config: pytest.Config,
+) -> Sequence[str | Path | RunbookAddition] | None:
     """Runbook files (YAML, the format of docs/runbook.md) to load for this run.
 
     :param config: The pytest config object.
-    :returns: Paths of runbook files. They are loaded after the bundled runbook and
-        before the files of ``--runbook``/``conntriage_runbook``, each in the order
-        returned; an entry replaces an earlier one with the same id, so a user's
-        ``--runbook`` file still has the last word.
+    :returns: Paths of runbook files, or
+        :class:`pytest_conntriage.runbook.model.RunbookAddition` (a file whose causes,
+        diagnostics and resolutions join an entry already loaded, such as the bundled
+        ``tcp-connectivity``: how a new cause joins the entry that explains its
+        outcomes). They are loaded after the bundled runbook and before the files of
+        ``--runbook``/``conntriage_runbook``, each in the order returned; an entry
+        replaces an earlier one with the same id, so a user's ``--runbook`` file still
+        has the last word.
 
     A mistake in a returned file stops the run like a mistake in ``--runbook`` does:
     one ``file:line:col`` message, exit status 4.

@@ -22,6 +22,7 @@ from .model import (
     Platform,
     Resolution,
     Runbook,
+    RunbookAddition,
     RunbookEntry,
     Side,
     Step,
@@ -55,13 +56,19 @@ class RunbookError(DocumentError):
         return (self.location.line, self.location.column) if self.location else None
 
 
-def load_runbook(paths: Sequence[str], bundled: bool = True) -> Runbook:
+def load_runbook(paths: Sequence[str | RunbookAddition], bundled: bool = True) -> Runbook:
     """The bundled entries (unless `bundled` is False: the run names them in `paths`,
     through the pytest_conntriage_add_runbooks hook), then each file's in order; a later
-    entry replaces one by id."""
+    entry replaces one by id, an addition's causes join the entry it names."""
     runbook = Runbook()
-    for path in (*(bundled_files() if bundled else ()), *paths):
-        runbook = runbook.extended(load_entries(str(path)))
+    for item in (*(bundled_files() if bundled else ()), *paths):
+        if isinstance(item, RunbookAddition):
+            try:
+                runbook = runbook.adding(item.to, load_entries(item.path))
+            except ValueError as exc:
+                raise RunbookError(item.path, str(exc)) from None
+        else:
+            runbook = runbook.extended(load_entries(str(item)))
     return runbook
 
 

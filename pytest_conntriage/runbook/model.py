@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Iterable, Mapping
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from enum import Enum
 
 from ..outcome import Outcome
@@ -130,3 +130,39 @@ class Runbook:
             merged.pop(entry.id, None)
             merged[entry.id] = entry
         return Runbook(tuple(merged.values()))
+
+    def adding(self, to: str, additions: Iterable[RunbookEntry]) -> Runbook:
+        """This runbook with the causes, diagnostics, resolutions and indicators of
+        `additions` joined to entry `to`; ValueError when there is no such entry, or an
+        id is already the entry's (an addition adds, it never replaces)."""
+        entry = next((e for e in self.entries if e.id == to), None)
+        if entry is None:
+            raise ValueError(f"there is no runbook entry {to!r} to add causes to")
+        for extra in additions:
+            for what, have, new in (
+                ("cause", [c.id for c in entry.causes], [c.id for c in extra.causes]),
+                ("diagnostic", list(entry.diagnostics), list(extra.diagnostics)),
+                ("resolution", list(entry.resolutions), list(extra.resolutions)),
+                ("indicator", [i.id for i in entry.indicators], [i.id for i in extra.indicators]),
+            ):
+                taken = sorted(set(have) & set(new))
+                if taken:
+                    raise ValueError(f"entry {to!r} already has the {what} {taken[0]!r}")
+            entry = replace(
+                entry,
+                indicators=(*entry.indicators, *extra.indicators),
+                causes=(*entry.causes, *extra.causes),
+                diagnostics={**entry.diagnostics, **extra.diagnostics},
+                resolutions={**entry.resolutions, **extra.resolutions},
+            )
+        return Runbook(tuple(entry if e.id == to else e for e in self.entries))
+
+
+@dataclass(frozen=True)
+class RunbookAddition:
+    """A runbook file whose entries are not entries of their own: their causes (with
+    the diagnostics, resolutions and indicators they name) join the loaded entry `to`.
+    How a plugin adds a cause to the entry that explains its outcomes."""
+
+    path: str
+    to: str
