@@ -39,6 +39,7 @@ REPO = HERE.parent.parent
 # The hand-run command line, run from REPO.
 CLI = "tests.lab.netlab"
 LISTENER = HERE / "listener.py"
+PLUGINS = HERE.parent / "plugins"  # team plugins the scenarios load with -p
 
 # One prefix per process: everything this run creates carries it, so a leak check (or
 # `netlab.py down`) finds exactly this run's leftovers and nobody else's.
@@ -610,16 +611,21 @@ class Lab:
             ],
         )
 
-    def run_plugin(self, inventory_text: str, timeout: float = 60.0) -> PluginRun:
-        """Write the inventory, run pytest on it in the client namespace, read the JUnit."""
+    def run_plugin(
+        self, inventory_text: str, timeout: float = 60.0, extra: Sequence[str] = ()
+    ) -> PluginRun:
+        """Write the inventory, run pytest on it in the client namespace, read the JUnit.
+        `extra`: more pytest arguments (`-p` a team plugin of tests/plugins/)."""
         work = self.tmp / "plugin"
         work.mkdir(exist_ok=True)
         inventory, junit = work / "inventory.yml", work / "junit.xml"
         inventory.write_text(inventory_text)
-        argv = self.plugin_argv(inventory, junit)
+        argv = self.plugin_argv(inventory, junit, *extra)
         # The outer pytest's variables (PYTEST_CURRENT_TEST, xdist's, PYTEST_ADDOPTS)
         # must not steer the inner run.
         env = {k: v for k, v in os.environ.items() if not k.startswith("PYTEST_")}
+        # A team's plugin is importable as an installed one would be.
+        env["PYTHONPATH"] = os.pathsep.join(filter(None, (str(PLUGINS), env.get("PYTHONPATH"))))
         started = time.monotonic()
         popen = subprocess.Popen(
             argv, cwd=work, env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True

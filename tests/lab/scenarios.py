@@ -40,6 +40,7 @@ DNS2_IP = "10.200.2.54"  # a second resolver: disagrees, or refuses
 STALE_IP = "10.200.2.9"  # a host that exists, where the service is not (stale record)
 MISSING_IP = "10.200.2.99"  # on the server's subnet, but no host answers ARP for it
 ZONE = "lab.test"
+MAINTENANCE_FLAG = "maintenance"  # the flag file's name in the lab's directory
 NAME = f"api.{ZONE}"
 
 
@@ -175,7 +176,21 @@ class NftRuleset:
         return f"{self.role}: nft {self.summary}"
 
 
-Step = Listen | Address | Dns | Iptables | Nft | NftRuleset | Route | Sysctl
+@dataclass(frozen=True)
+class MaintenanceFlag:
+    """The flag file of the team plugin tests/plugins/maintenance_flag.py, in the lab's
+    own directory (the server namespace shares the file system: its sshd sees it)."""
+
+    reason: str = "kernel upgrade by ops"
+
+    def apply(self, lab: Lab) -> None:
+        (lab.tmp / MAINTENANCE_FLAG).write_text(self.reason + "\n")
+
+    def describe(self) -> str:
+        return f"server: maintenance flag set ({self.reason})"
+
+
+Step = Listen | Address | Dns | Iptables | Nft | NftRuleset | Route | Sysctl | MaintenanceFlag
 
 
 # -- expectations ------------------------------------------------------------------------
@@ -243,6 +258,12 @@ class Scenario:
     host_says: tuple[str, ...] = ()
     note: str = ""
     index: int = 0  # position in the table: part of the lab's namespace prefix
+    # pytest arguments that load a team's plugin from tests/plugins/ ("{tmp}": the
+    # lab's own directory): the scenario judges a cause the plugin adds.
+    plugin_args: tuple[str, ...] = ()
+
+    def plugin_argv(self, lab: Lab) -> tuple[str, ...]:
+        return tuple(arg.replace("{tmp}", str(lab.tmp)) for arg in self.plugin_args)
 
     @property
     def host_checks(self) -> Mapping[str, str]:
@@ -734,6 +755,17 @@ _TABLE: tuple[Scenario, ...] = (
         ),
         kernel="open",
     ),
+    Scenario(
+        "team-maintenance",
+        "a team's plugin: the host is flagged for maintenance and its service is stopped",
+        (MaintenanceFlag(),),
+        inventory(service()),
+        # Client-side, its collector never runs: the cause is listed, as its weight says.
+        (fails(TCP, "refused", *REFUSED, host="host-in-maintenance"),),
+        kernel="ECONNREFUSED",
+        plugin_args=("-p", "maintenance_flag", f"--maintenance-flag={{tmp}}/{MAINTENANCE_FLAG}"),
+        host_says=("the maintenance flag is set: kernel upgrade by ops",),
+    ),
 )
 
 SCENARIOS: tuple[Scenario, ...] = tuple(
@@ -770,6 +802,7 @@ HOST_CHECKS: dict[str, dict[str, str]] = {
     "host-missing-patient": {"listening": "wrong-interface"},
     "not-ready": {"listening": "not-listening"},
     "not-ready-wait": {"listening": "not-listening"},
+    "team-maintenance": {"listening": "not-listening", "service": "inactive"},
 }
 _HOST_CHECK = re.compile(r"test_(listening|firewall|service)\[")
 

@@ -38,7 +38,7 @@ def test_scenario(
     inventory = apply(scenario, lab)
     if ssh is not None:
         inventory = with_host_access(inventory, str(ssh.config), ssh.host_alias, lab.unit)
-    run = lab.run_plugin(inventory)
+    run = lab.run_plugin(inventory, extra=scenario.plugin_argv(lab))
     kernel = None
     if scenario.kernel is not None:
         # After the plugin, so the raw probe cannot change what the plugin saw. The
