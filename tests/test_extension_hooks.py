@@ -194,3 +194,22 @@ def test_no_cause_id_is_written_outside_its_rule_module() -> None:
         assert len(where) == 1, (cause, where)
         assert where[0].startswith("triage/causes/"), (cause, where)
     assert set(owners) == ids  # each is decided somewhere
+
+
+def test_the_runbook_example_in_the_docs_joins_the_bundled_entry(tmp_path: Path) -> None:
+    import re
+
+    from pytest_conntriage.outcome import Outcome
+    from pytest_conntriage.runbook import load_runbook
+    from pytest_conntriage.runbook.model import RunbookAddition
+
+    docs = (Path(__file__).parents[1] / "docs" / "extending.md").read_text()
+    [example] = re.findall(r"```yaml\n(.*?)```", docs, flags=re.DOTALL)
+    path = tmp_path / "team.yaml"
+    path.write_text(example)
+    runbook = load_runbook([RunbookAddition(str(path), to="tcp-connectivity")])
+    entry = runbook.entry_for(Outcome.REFUSED)
+    assert entry is not None
+    assert entry.id == "tcp-connectivity"
+    assert entry.causes[-1].id == CAUSE
+    assert [e.id for e in runbook.entries] == [e.id for e in load_runbook([]).entries]
