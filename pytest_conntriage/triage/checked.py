@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from ..outcome import Outcome
 from .model import Facts
-from .rules import Applies
+from .rules import Applies, Rule
 
 
 def connects_to_an_address(outcome: Outcome, facts: Facts) -> bool:
@@ -49,5 +49,12 @@ def dropped_while_idle(outcome: Outcome, facts: Facts) -> bool:
     return facts.idle is not None and outcome in (Outcome.TIMEOUT, Outcome.RESET)
 
 
-# The line every cause the handshake rules out shows under an idle drop.
-HANDSHAKE_COMPLETED = "the handshake with {address}:{port} completed before the idle period"
+def ruled_out_by_idle_drop(cause: str) -> Rule:
+    """The rule by which an idle drop rules out `cause`, one that stops a handshake."""
+    return Rule(
+        name=f"dropped-while-idle/{cause}",
+        cause=cause,
+        score=0,
+        evidence="the handshake with {address}:{port} completed before the idle period",
+        applies=dropped_while_idle,
+    )

@@ -93,6 +93,12 @@ class Seen:
         return not is_address_of(self.target.address, self.host.addresses)
 
     @property
+    def not_mine(self) -> str:
+        """ "10.0.0.9 is not an address of web (10.0.0.2, ...)": what `elsewhere` found."""
+        mine = ", ".join(self.host.addresses[:6]) if self.host is not None else "unknown"
+        return f"{self.target.address} is not an address of {self.target.host} ({mine})"
+
+    @property
     def host_speaks(self) -> bool:
         """The host's evidence was gathered and bears on this failure."""
         return self.host is not None and not self.wrong_address and not self.elsewhere

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 
-from ..checked import HANDSHAKE_COMPLETED, connects_to_an_address, dropped_while_idle
+from ..checked import connects_to_an_address, ruled_out_by_idle_drop
 from ..model import CONFIRMED
 from ..rank import Finding
 from ..rules import CauseRules, Rule, from_rules
@@ -55,13 +55,7 @@ RULES = CauseRules(
                 "lookup was involved",
                 applies=connects_to_an_address,
             ),
-            Rule(
-                name=f"dropped-while-idle/{WRONG_HOST}",
-                cause=WRONG_HOST,
-                score=0,
-                evidence=HANDSHAKE_COMPLETED,
-                applies=dropped_while_idle,
-            ),
+            ruled_out_by_idle_drop(WRONG_HOST),
         )
     ),
     from_evidence=from_evidence,

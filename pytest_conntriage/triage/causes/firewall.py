@@ -8,7 +8,7 @@ from collections.abc import Iterator
 from ...evidence.model import Action
 from ...evidence.path import PathTrace
 from ...outcome import Outcome
-from ..checked import HANDSHAKE_COMPLETED, dropped_while_idle, icmp, icmp_from_target_except
+from ..checked import icmp, icmp_from_target_except, ruled_out_by_idle_drop
 from ..known import Fact, Knowledge
 from ..model import CONFIRMED
 from ..path import trace_end
@@ -89,13 +89,7 @@ RULES = CauseRules(
                 "firewall sends that",
                 applies=icmp_from_target_except("port-unreachable", "prohibited"),
             ),
-            Rule(
-                name=f"dropped-while-idle/{HOST_FIREWALL}",
-                cause=HOST_FIREWALL,
-                score=0,
-                evidence=HANDSHAKE_COMPLETED,
-                applies=dropped_while_idle,
-            ),
+            ruled_out_by_idle_drop(HOST_FIREWALL),
         )
     ),
     from_trace=from_trace,

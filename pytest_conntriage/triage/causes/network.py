@@ -8,12 +8,7 @@ from collections.abc import Iterator
 from ...evidence.model import ClientEvidence, RouteKind
 from ...evidence.path import PathTrace
 from ...outcome import Outcome
-from ..checked import (
-    HANDSHAKE_COMPLETED,
-    dropped_while_idle,
-    icmp,
-    prohibited_locally,
-)
+from ..checked import icmp, prohibited_locally, ruled_out_by_idle_drop
 from ..known import Fact, Knowledge
 from ..model import CONFIRMED
 from ..path import trace_end
@@ -65,14 +60,11 @@ def from_evidence(seen: Seen) -> Iterator[Finding]:
     if seen.wrong_address:
         return  # the client went to the wrong machine: its host says nothing
     if seen.elsewhere:
-        assert seen.host is not None  # elsewhere is read from the host's addresses
         if not target.name and outcome in _PATH_OUTCOMES:
-            mine = ", ".join(seen.host.addresses[:6])
             yield Finding(
                 ROUTING,
                 90,
-                f"{target.address} is not an address of {target.host} ({mine}): the "
-                "client's packets go to another machine, or to none",
+                f"{seen.not_mine}: the client's packets go to another machine, or to none",
             )
         return
     if seen.host_speaks:
@@ -173,16 +165,7 @@ RULES = CauseRules(
                 evidence="nothing on the network answered: the refusal is local",
                 applies=prohibited_locally,
             ),
-            *(
-                Rule(
-                    name=f"dropped-while-idle/{cause}",
-                    cause=cause,
-                    score=0,
-                    evidence=HANDSHAKE_COMPLETED,
-                    applies=dropped_while_idle,
-                )
-                for cause in (NETWORK_ACL, ROUTING)
-            ),
+            *map(ruled_out_by_idle_drop, (NETWORK_ACL, ROUTING)),
         )
     ),
     from_trace=from_trace,

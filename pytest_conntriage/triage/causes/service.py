@@ -9,7 +9,7 @@ from collections.abc import Iterable, Iterator
 from ...checks import host_port
 from ...evidence.model import HostEvidence, Listener
 from ...outcome import Outcome
-from ..checked import HANDSHAKE_COMPLETED, dropped_while_idle, icmp
+from ..checked import icmp, ruled_out_by_idle_drop
 from ..known import Fact, HostFacts, Knowledge
 from ..model import CONFIRMED
 from ..rank import Finding
@@ -35,15 +35,13 @@ def from_evidence(seen: Seen) -> Iterator[Finding]:
     if outcome not in CONNECT_OUTCOMES or seen.wrong_address:
         return
     if seen.elsewhere:
-        assert seen.host is not None  # elsewhere is read from the host's addresses
         if not target.name and outcome in (Outcome.REFUSED, Outcome.RESET):
             # A machine answered at that address, just not this host.
-            mine = ", ".join(seen.host.addresses[:6])
             yield Finding(
                 WRONG_PORT,
                 95,
-                f"{target.address} is not an address of {target.host} ({mine}): another "
-                "machine answered there; the service is not on the address clients use",
+                f"{seen.not_mine}: another machine answered there; the service is not on "
+                "the address clients use",
             )
         return
     if seen.host is not None and seen.host_speaks and outcome in _SERVICE_OUTCOMES:
@@ -303,16 +301,7 @@ RULES = CauseRules(
                 )
                 for cause in (SERVICE_DOWN, WRONG_PORT)
             ),
-            *(
-                Rule(
-                    name=f"dropped-while-idle/{cause}",
-                    cause=cause,
-                    score=0,
-                    evidence=HANDSHAKE_COMPLETED,
-                    applies=dropped_while_idle,
-                )
-                for cause in (SERVICE_DOWN, WRONG_PORT, BACKLOG_FULL, NOT_READY)
-            ),
+            *map(ruled_out_by_idle_drop, (SERVICE_DOWN, WRONG_PORT, BACKLOG_FULL, NOT_READY)),
         )
     ),
     from_evidence=from_evidence,
