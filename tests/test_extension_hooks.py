@@ -213,3 +213,20 @@ def test_the_runbook_example_in_the_docs_joins_the_bundled_entry(tmp_path: Path)
     assert entry.id == "tcp-connectivity"
     assert entry.causes[-1].id == CAUSE
     assert [e.id for e in runbook.entries] == [e.id for e in load_runbook([]).entries]
+
+
+def test_a_plugin_claiming_a_taken_name_stops_the_run_with_one_message(
+    pytester: pytest.Pytester,
+) -> None:
+    pytester.makeconftest(
+        """
+        from pytest_conntriage.evidence.batch import Collector
+
+        def pytest_conntriage_add_collectors(config):
+            return [Collector("listeners", "true", str)]
+        """
+    )
+    inventory = pytester.makefile(".yml", inventory="version: 1\n")
+    result = pytester.runpytest_subprocess("--inventory", str(inventory))
+    assert result.ret == pytest.ExitCode.USAGE_ERROR
+    result.stderr.fnmatch_lines(["*collector name 'listeners' is already taken*"])
