@@ -3,8 +3,8 @@ collectors, rules that decide causes, and check kinds.
 
 Registered from `plugin.pytest_addhooks`. Every hook here is called once per process
 (the xdist controller and each worker alike), when the plugin sets up its run at
-`pytest_configure`: a run that has no inventory and does not use the `conntriage`
-fixture calls none of them. What the
+`pytest_configure` (the run, and with it these calls, belongs to a run that checks an
+inventory or uses the `conntriage` fixture). What the
 implementations return is gathered there into plain data (`extensions.Extensions`) that
 the evaluator and triage use for the rest of the run; none of these hooks is called per
 check, and nothing below the plugin layer calls pluggy.
