@@ -31,6 +31,9 @@ from .run import ConntriageRun
 SUITE_ATTRIBUTE = "conntriage_suite"
 
 
+UNFINISHED = Finding(Problem.ERROR, "did not finish: the run ended while it ran")
+
+
 class DashboardWriter:
     """Records every check's phases as they are reported; writes the file once."""
 
@@ -52,6 +55,8 @@ class DashboardWriter:
         self.elapsed: dict[str, float] = {}
         self.suites: dict[str, str] = {}
         self.findings: dict[str, list[Finding]] = {}
+        # Set up but not yet called: a run interrupted there must not show them passed.
+        self.unfinished: set[str] = set()
         self.started = datetime.now().astimezone().isoformat(timespec="seconds")
         self.error = ""  # why the records are incomplete: then the file says so
         self.said = ""  # the one line for the terminal summary
@@ -96,6 +101,10 @@ class DashboardWriter:
         nodeid = report.nodeid
         self.suites.setdefault(nodeid, suite)
         self.elapsed[nodeid] = self.elapsed.get(nodeid, 0.0) + float(report.duration or 0.0)
+        if report.when == "setup" and report.passed:
+            self.unfinished.add(nodeid)
+        else:  # its call, or what xdist reports for a worker that crashed in it
+            self.unfinished.discard(nodeid)
         findings: list[Finding] = []
         if report.failed:
             if report.when == "call":
@@ -133,11 +142,14 @@ class DashboardWriter:
         except Exception as exc:
             self.error = self.error or crash_reason("dashboard", exc)
 
-    def pytest_sessionfinish(self) -> None:
+    def pytest_sessionfinish(self, exitstatus: int | pytest.ExitCode) -> None:
         if self.is_worker:
             return
         try:
             cases = self._cases() if not self.error else dashboard.unavailable_document(self.error)
+            if exitstatus == pytest.ExitCode.INTERRUPTED:
+                # The checks that did not run are absent: not all clear.
+                cases.append(dashboard.interrupted_case())
             dashboard.write_file(
                 self.path, self.index.suites, cases, self.redact, timestamp=self.started
             )
@@ -157,6 +169,8 @@ class DashboardWriter:
         order = self.order()
         last = len(order)
         nodeids = sorted(self.suites, key=lambda nodeid: (order.get(nodeid, last), nodeid))
+        for nodeid in self.unfinished:
+            self.findings.setdefault(nodeid, []).append(UNFINISHED)
         cases = [
             Case(
                 self.suites[nodeid],
@@ -169,6 +183,7 @@ class DashboardWriter:
         # Written: the records (and through them the reports' failure texts) go.
         self.suites.clear()
         self.findings.clear()
+        self.unfinished.clear()
         return cases
 
     def pytest_terminal_summary(self, terminalreporter: Any) -> None:

@@ -204,6 +204,13 @@ def unavailable_document(reason: str) -> list[Case]:
     return [Case("conntriage", "dashboard", 0.0, (Finding(Problem.ERROR, message),))]
 
 
+def interrupted_case() -> Case:
+    """The error a dashboard ends with when the run was interrupted (Ctrl-C, a
+    collection error): the checks that did not run are not in it, so it is not all clear."""
+    message = "the run was interrupted: checks that had not run yet are not listed"
+    return Case("conntriage", "run", 0.0, (Finding(Problem.ERROR, message),))
+
+
 def _totals(cases: Sequence[Case]) -> dict[str, str]:
     return {
         "tests": str(len(cases)),

@@ -236,11 +236,12 @@ def test_the_file_is_replaced_whole_or_not_at_all(tmp_path: Path) -> None:
 
 
 def test_a_dashboard_that_could_not_be_built_shows_an_error_not_all_clear() -> None:
-    root = valid(document([], dashboard.unavailable_document("KeyError: 'x'")))
-    assert root.get("errors") == "1"
-    error = root.find("testsuite/testcase/error")
-    assert error is not None
-    assert error.get("message") == "dashboard report unavailable: KeyError: 'x'"
+    cases = [*dashboard.unavailable_document("KeyError: 'x'"), dashboard.interrupted_case()]
+    root = valid(document([], cases))
+    assert root.get("errors") == "2"
+    unavailable, interrupted = root.iter("error")
+    assert unavailable.get("message") == "dashboard report unavailable: KeyError: 'x'"
+    assert interrupted.get("message", "").startswith("the run was interrupted: ")
 
 
 def test_no_case_is_still_a_valid_document() -> None:

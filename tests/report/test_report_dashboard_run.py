@@ -126,6 +126,39 @@ def test_a_dashboard_that_cannot_be_built_says_so_and_changes_nothing_else(
     assert error.get("message", "").startswith("dashboard report unavailable: dashboard: ")
 
 
+def test_an_interrupted_run_ends_its_dashboard_with_an_error(
+    pytester: pytest.Pytester, inventory: Path
+) -> None:
+    # Ctrl-C as the api check runs: the checks before it are listed, the rest are not.
+    pytester.makeconftest(
+        "def pytest_runtest_call(item):\n"
+        "    if item.name.startswith('test_tcp[api:'):\n"
+        "        raise KeyboardInterrupt\n"
+    )
+    dashboard = pytester.path / "dashboard.xml"
+    result = pytester.runpytest(
+        "--inventory",
+        str(inventory),
+        "-p",
+        "no:cacheprovider",
+        f"--conntriage-junit={dashboard}",
+        no_reraise_ctrlc=True,  # the interrupt is the inner run's, not this test's
+    )
+    assert result.ret == pytest.ExitCode.INTERRUPTED
+    SCHEMA.validate(str(dashboard))
+    root = ET.parse(dashboard).getroot()
+    names = [s.get("name") for s in root.iter("testsuite")]
+    assert names == ["web", "api", "legacy", "conntriage"]  # dns checks run first
+    assert root.get("errors") == "2"
+    # The check that was running is not shown passed.
+    stopped = root.find("testsuite[@name='api']/testcase/error")
+    assert stopped is not None
+    assert stopped.get("message") == "did not finish: the run ended while it ran"
+    error = root.find("testsuite[@name='conntriage']/testcase/error")
+    assert error is not None
+    assert error.get("message", "").startswith("the run was interrupted: ")
+
+
 def test_a_dashboard_that_cannot_be_written_says_so_in_one_line(
     pytester: pytest.Pytester, inventory: Path
 ) -> None:
