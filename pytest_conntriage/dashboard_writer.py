@@ -29,6 +29,8 @@ from .run import ConntriageRun
 # The report attribute that carries a check's suite: pytest keeps a report's extra
 # attributes, and sends them from an xdist worker to the controller.
 SUITE_ATTRIBUTE = "conntriage_suite"
+# Why a report went to the unowned suite when its item's suite could not be found.
+MISPLACED_ATTRIBUTE = "conntriage_misplaced"
 
 
 UNFINISHED = Finding(Problem.ERROR, "did not finish: the run ended while it ran")
@@ -60,6 +62,7 @@ class DashboardWriter:
         self.started = datetime.now().astimezone().isoformat(timespec="seconds")
         self.error = ""  # why the records are incomplete: then the file says so
         self.said = ""  # the one line for the terminal summary
+        self.misplaced = ""  # why some tests are in the unowned suite, not their service's
 
     @classmethod
     def for_run(cls, run: ConntriageRun, path: Path) -> DashboardWriter:
@@ -84,8 +87,9 @@ class DashboardWriter:
             if check is not None:
                 suite = self.index.suite_of(check.service, check.location)
                 setattr(report, SUITE_ATTRIBUTE, suite)
-        except Exception:  # a check that could not be placed is still a check
+        except Exception as exc:  # listed all the same, and the terminal says why there
             setattr(report, SUITE_ATTRIBUTE, dashboard.UNOWNED_SUITE)
+            setattr(report, MISPLACED_ATTRIBUTE, crash_reason("dashboard suite", exc))
         return report
 
     def pytest_runtest_logreport(self, report: pytest.TestReport) -> None:
@@ -94,6 +98,9 @@ class DashboardWriter:
             return
         try:
             self._record(report, suite)
+            misplaced = getattr(report, MISPLACED_ATTRIBUTE, None)
+            if misplaced and not self.misplaced:
+                self.misplaced = str(misplaced)
         except Exception as exc:
             self.error = self.error or crash_reason("dashboard", exc)
 
@@ -189,6 +196,11 @@ class DashboardWriter:
     def pytest_terminal_summary(self, terminalreporter: Any) -> None:
         if self.said:
             terminalreporter.write_line(self.said)
+        if self.misplaced:
+            terminalreporter.write_line(
+                f"conntriage: dashboard report: some tests are in the suite"
+                f" {dashboard.UNOWNED_SUITE!r}, not their service's: {self.redact(self.misplaced)}"
+            )
 
 
 def _case_name(nodeid: str) -> str:

@@ -7,9 +7,13 @@ from __future__ import annotations
 import re
 import xml.etree.ElementTree as ET
 from pathlib import Path
+from typing import cast
 
 import pytest
 import xmlschema
+
+from pytest_conntriage.dashboard_writer import DashboardWriter
+from pytest_conntriage.inventory import load_inventories
 
 from .conftest import assert_refused_failure
 
@@ -175,3 +179,57 @@ def test_the_option_needs_an_inventory(pytester: pytest.Pytester) -> None:
     result = pytester.runpytest("--conntriage-junit=dashboard.xml")
     assert result.ret == pytest.ExitCode.USAGE_ERROR
     result.stderr.fnmatch_lines(["*--conntriage-junit needs an inventory (--inventory FILE)*"])
+
+
+class Terminal:
+    """The terminal reporter's write_line, kept."""
+
+    def __init__(self) -> None:
+        self.lines: list[str] = []
+
+    def write_line(self, line: str) -> None:
+        self.lines.append(line)
+
+
+def test_a_check_whose_suite_cannot_be_found_is_listed_and_the_terminal_says_why(
+    tmp_path: Path,
+) -> None:
+    # What a change elsewhere once did (check_of's signature changed under the writer):
+    # every check went to the unowned suite, silently.
+    def broken_check_of(item: object) -> None:
+        raise TypeError("check_of() missing 1 required positional argument: 'kinds'")
+
+    inventory_path = tmp_path / "inv.yml"
+    inventory_path.write_text(
+        "version: 1\nservices:\n  web:\n    address: 127.0.0.2\n    ports: [80]\n"
+    )
+    target = tmp_path / "dashboard.xml"
+    writer = DashboardWriter(
+        target,
+        load_inventories([str(inventory_path)], environ={}),
+        str,
+        dict,
+        False,
+        broken_check_of,
+    )
+    report = pytest.TestReport(
+        "inv.yml::test_tcp[web]", ("inv.yml", 0, "t"), {}, "passed", None, "call"
+    )
+    # Neither is looked at: the check_of that would read the item raises first.
+    item, call = cast(pytest.Item, object()), cast(pytest.CallInfo[None], None)
+    wrapper = writer.pytest_runtest_makereport(item, call)
+    next(wrapper)
+    with pytest.raises(StopIteration) as done:
+        wrapper.send(report)
+    writer.pytest_runtest_logreport(done.value.value)
+    writer.pytest_sessionfinish(pytest.ExitCode.OK)
+    terminal = Terminal()
+    writer.pytest_terminal_summary(terminal)
+    assert terminal.lines[1] == (
+        "conntriage: dashboard report: some tests are in the suite 'checks', not their"
+        " service's: dashboard suite: TypeError: check_of() missing 1 required positional"
+        " argument: 'kinds'"
+    )
+    SCHEMA.validate(str(target))
+    (suite,) = ET.parse(target).getroot().iter("testsuite")
+    assert suite.get("name") == "checks"
