@@ -2,8 +2,9 @@
 
 Everything up to the connect is the tcp kind's (names resolved, every address tried,
 the connect's outcome and its evidence and triage); after it, probe.http decides what
-came back. A TLS failure's reason and an answered status are read by the check
-itself, so they weigh the http-endpoint entry's causes without any host evidence.
+came back. A TLS failure's reason and an answered status are facts of the check
+(Facts.tls_error, Facts.status): triage.causes.http weighs the http-endpoint entry's
+causes from them, with no host evidence needed.
 """
 
 from __future__ import annotations
@@ -17,7 +18,6 @@ from ..inventory.model import LOCAL_VANTAGE, HttpGet, Inventory
 from ..outcome import Outcome
 from ..probe.http import Request, Tls, answered_status, exchange, judge, tls_reason
 from ..probe.result import Attempt, ProbeResult
-from ..triage import Finding
 from ..triage.model import Facts
 from .dns import ms
 from .protocol import Investigation, ProbeContext
@@ -130,7 +130,7 @@ class HttpKind(TcpKind):
         if final.outcome not in ANSWERS:
             # The connect failed (or the name did not resolve): exactly a tcp failure.
             return await super().investigate(check, result, context)
-        return Investigation(findings=answer_findings(final))
+        return Investigation()  # the answer's own facts are weighed by triage.causes.http
 
     def facts(self, check: TcpCheck, attempt: Attempt) -> Facts:
         assert isinstance(check, HttpCheck)
@@ -140,6 +140,8 @@ class HttpKind(TcpKind):
             super().facts(check, attempt),
             url=request.url,
             ca_file=tls.ca_file if tls is not None and tls.verify else None,
+            status=answered_status(attempt),
+            tls_error=tls_reason(attempt),
         )
 
     # -- words -------------------------------------------------------------------------
@@ -170,54 +172,6 @@ class HttpKind(TcpKind):
         if reason is not None:
             pairs.append(("tls_error", reason))
         return pairs
-
-
-# A handshake's reason → the cause it bears on, and how sure it makes it. The library's
-# own verdict on the certificate, or on the protocol, is evidence the check read, not a
-# guess (100: confirmed). A generic handshake failure (the server's catch-all alert, or
-# an error nothing names) and an unknown SNI name only point (a weight); a close during
-# the handshake, a revoked or otherwise invalid certificate bear on no one cause.
-_TLS_CAUSES = {
-    "certificate-expired": ("certificate-expired", 100),
-    "certificate-not-yet-valid": ("certificate-expired", 100),
-    "self-signed": ("certificate-untrusted", 100),
-    "unknown-issuer": ("certificate-untrusted", 100),
-    "hostname-mismatch": ("certificate-name-mismatch", 100),
-    "protocol-version": ("tls-version-or-cipher", 100),
-    "no-shared-cipher": ("tls-version-or-cipher", 100),
-    "client-certificate": ("tls-version-or-cipher", 100),
-    "not-tls": ("wrong-protocol", 100),
-    "handshake-failure": ("tls-version-or-cipher", 60),
-    "unrecognized-name": ("certificate-name-mismatch", 60),
-}
-
-
-def answer_findings(attempt: Attempt) -> tuple[Finding, ...]:
-    """Pure: what the answer itself says about the http-endpoint entry's causes."""
-    reason = tls_reason(attempt)
-    if reason is not None:
-        bears = _TLS_CAUSES.get(reason)
-        if bears is None:
-            return ()
-        line = f"the TLS handshake failed: {attempt.detail.partition(': ')[2]}"
-        return (Finding(bears[0], bears[1], line),)
-    status = answered_status(attempt)
-    if status is None or attempt.outcome is not Outcome.HTTP_STATUS:
-        return ()
-    said = f"the server answered {status}"
-    if status in (502, 504):
-        return (Finding("proxy-no-backend", 90, f"{said}: a proxy that reached no backend"),)
-    if status == 500:
-        return (Finding("app-unhealthy", 85, f"{said}: the application failed internally"),)
-    if status in (404, 410, 421) or 300 <= status <= 399:
-        return (Finding("wrong-path-or-vhost", 85, f"{said}: not served as asked"),)
-    if status in (401, 403):
-        return (
-            Finding(
-                "wrong-path-or-vhost", 70, f"{said}: it wants credentials the check does not send"
-            ),
-        )
-    return ()
 
 
 KIND = HttpKind()

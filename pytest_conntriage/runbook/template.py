@@ -33,6 +33,8 @@ PLACEHOLDERS = frozenset(
         "idle",
         "url",
         "ca_file",
+        "status",
+        "tls_error",
     }
 )
 

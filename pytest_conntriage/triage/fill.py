@@ -52,6 +52,8 @@ UNKNOWN_WORDS: Mapping[str, str] = {
     "idle": "a while",
     "url": "the URL",
     "ca_file": "the CA file",
+    "status": "another status",
+    "tls_error": "a TLS error",
 }
 
 

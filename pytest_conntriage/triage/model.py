@@ -116,6 +116,8 @@ class Facts:
     idle: str | None = None  # an idle check whose connection was established: "30 s"
     url: str | None = None  # an http check's GET: "https://api.example.com:443/healthz"
     ca_file: str | None = None  # the CA file an http check verifies against, if not the system's
+    status: int | None = None  # the HTTP status an http check got back
+    tls_error: str | None = None  # why an http check's handshake failed (probe.http's word)
     # Whether the target host runs systemd: None when its evidence did not say.
     systemd: bool | None = None
 

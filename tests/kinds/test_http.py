@@ -18,10 +18,12 @@ import pytest
 from pytest_conntriage.demo.http_servers import HttpServer, Pki, response
 from pytest_conntriage.demo.listeners import closed_port
 from pytest_conntriage.inventory.model import HttpGet, Inventory, Location, Policy, Service
-from pytest_conntriage.kinds.http import KIND, HttpCheck, answer_findings
+from pytest_conntriage.kinds.http import KIND, HttpCheck
 from pytest_conntriage.outcome import Outcome
 from pytest_conntriage.probe.result import Attempt
 from pytest_conntriage.report.properties import junit_properties
+from pytest_conntriage.triage.causes.http import from_check
+from pytest_conntriage.triage.model import Facts
 
 HERE = Location("inv.yml", 1, 1)
 
@@ -89,7 +91,8 @@ def test_gets_pass_fail_and_are_triaged_in_text_and_junit(
             "  outcome: tls-error — *unknown-issuer: certificate verify failed: *",
             "*1. [[]confirmed] The client does not trust the certificate's issuer"
             " (certificate-untrusted)",
-            "*the TLS handshake failed: certificate verify failed: *",
+            f"*why: the TLS handshake with https://127.0.0.1:{tls}/system-cas failed:"
+            " unknown-issuer",
         ]
     )
     result.stdout.fnmatch_lines(
@@ -193,6 +196,11 @@ def test_a_remote_vantage_never_passes_on_a_connect() -> None:
     assert not KIND.judge(check, attempt)
 
 
+def _facts(attempt: Attempt) -> tuple[Outcome, Facts]:
+    [check] = KIND.plan(_inventory(_service((HttpGet("/", (200,), HERE, port=80),))))
+    return attempt.outcome, KIND.facts(check, attempt)
+
+
 def _tls(reason: str) -> Attempt:
     return Attempt(Outcome.TLS_ERROR, 1.0, "127.0.0.1", 443, None, f"{reason}: words")
 
@@ -230,7 +238,8 @@ FINDINGS = [
 
 @pytest.mark.parametrize(("attempt", "expected"), FINDINGS)
 def test_what_the_answer_itself_proves(attempt: Attempt, expected: list[tuple[str, int]]) -> None:
-    assert [(f.cause, f.score) for f in answer_findings(attempt)] == expected
+    # The kind's facts, read by the http rule module as triage reads them.
+    assert [(f.cause, f.score) for f in from_check(*_facts(attempt))] == expected
 
 
 def test_the_failure_line_names_the_address_only_when_the_url_does_not() -> None:

@@ -5,7 +5,7 @@ else. They reach triage through the `pytest_conntriage_add_rules` hook like a te
 from __future__ import annotations
 
 from ..rules import CauseRules
-from . import dns, firewall, idle, network, service
+from . import dns, firewall, http, idle, network, service
 
 # In the order their findings were gathered before they were split by cause.
 BUILTIN: tuple[CauseRules, ...] = (
@@ -14,4 +14,5 @@ BUILTIN: tuple[CauseRules, ...] = (
     service.RULES,
     network.RULES,
     idle.RULES,
+    http.RULES,
 )
