@@ -4,21 +4,52 @@ from __future__ import annotations
 
 from collections import Counter, defaultdict
 from collections.abc import Callable, Iterable
+from functools import partial
+from importlib import import_module
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 import pytest
 
 from .checks import Check
+from .fixture import ConnectivityFailure
 from .inventory.errors import printable
 from .kinds.protocol import Kind
-from .kinds.registry import fixture_name, suite_test_name
+from .kinds.registry import BUILT_IN, fixture_name, suite_test_name
 from .pytest_internals import ReprFileLocation, TerminalRepr, TerminalWriter, parametrized_node_id
-from .report.text import unavailable_line
+from .report.text import failure_text, unavailable_line
 from .result import crash_reason
 
 if TYPE_CHECKING:
     from .run import ConntriageRun
+
+# A suite function: (the check, the `conntriage` fixture's value) -> None.
+SuiteFunction = Callable[[Any, Any], None]
+_suites: dict[str, SuiteFunction] = {}
+
+
+def suite_function(kind: Kind[Any]) -> SuiteFunction:
+    """What a check of `kind` asserts: `suites/test_<kind>.py::test_<kind>`, read once.
+
+    A built-in kind without its module fails loudly (its checks must never go
+    uncollected); a kind a plugin adds (hookspec) without one has its checks verified.
+    """
+    if kind.name not in _suites:
+        test_name = suite_test_name(kind)
+        module_name = f"{__package__}.suites.{test_name}"
+        try:
+            module = import_module(module_name)
+        except ModuleNotFoundError as exc:
+            if exc.name != module_name or kind in BUILT_IN:
+                raise
+            _suites[kind.name] = verify_check
+        else:
+            _suites[kind.name] = getattr(module, test_name)
+    return _suites[kind.name]
+
+
+def verify_check(check: Any, conntriage: Any) -> None:
+    conntriage.verify(check)
 
 
 class TriageRepr(TerminalRepr):
@@ -50,6 +81,18 @@ class TriageRepr(TerminalRepr):
         return self.text
 
 
+# Why part of a failure's triage is missing (a crash reading its properties), for its text.
+TRIAGE_NOTES_KEY = pytest.StashKey[tuple[str, ...]]()
+
+
+def triage_repr(failure: ConnectivityFailure, notes: tuple[str, ...] = ()) -> TriageRepr:
+    """A failed check shown as its diagnosis, pointing at the inventory entry."""
+    result = failure.result
+    where = result.check.location
+    text = partial(failure_text, result, notes)
+    return TriageRepr(str(failure.msg), text, where.path, where.line)
+
+
 class InventorySuite(pytest.File):
     """An inventory file collected as the built-in suite: `prod.yml::test_tcp[...]`.
 
@@ -66,12 +109,15 @@ class InventorySuite(pytest.File):
         checks = self.run.checks_defined_in(self.path)
         items = []
         for kind in self.run.kinds:
+            suite = suite_function(kind)
             of_kind = [c for c in checks if c.kind is kind]
             for check, id in zip(of_kind, unique_ids([c.id for c in of_kind]), strict=True):
                 base = suite_test_name(kind)
                 node_id = parametrized_node_id(self, base, id)
                 items.append(
-                    InventoryCheck.from_parent(self, name=f"{base}[{id}]", check=check, **node_id)
+                    InventoryCheck.from_parent(
+                        self, name=f"{base}[{id}]", check=check, suite=suite, **node_id
+                    )
                 )
         return items
 
@@ -79,20 +125,33 @@ class InventorySuite(pytest.File):
 class InventoryCheck(pytest.Item):
     """One check of the inventory as a test; it passes when the check does.
 
-    Not a parametrized function: a function's parameters are fixtures, and pytest
-    sets up a fixture per parameter per test (~0.2 ms each, 2 s at 10,000 checks) to
-    hand over a value this item simply holds.
+    It runs its kind's suite function (suites/test_<kind>.py) with the check and the
+    run's `conntriage` object. Not a parametrized function: a function's parameters
+    are fixtures, and pytest sets up a fixture per parameter per test (~0.2 ms each,
+    2 s at 10,000 checks) to hand over a value this item simply holds.
     """
 
-    def __init__(self, *, check: Check, **kwargs: Any) -> None:
+    def __init__(self, *, check: Check, suite: SuiteFunction, **kwargs: Any) -> None:
         super().__init__(**kwargs)
         self.check = check
+        self.suite = suite
         for tag in check.tags:
             self.add_marker(tag)
 
     def runtest(self) -> None:
         assert isinstance(self.parent, InventorySuite)
-        self.parent.run.conntriage.verify(self.check)
+        self.suite(self.check, self.parent.run.conntriage)
+
+    def repr_failure(
+        self,
+        excinfo: pytest.ExceptionInfo[BaseException],
+        style: Any = None,  # pytest's TracebackStyle, a private name
+    ) -> str | TerminalRepr:
+        # A failed check is shown as its triage, never a Python traceback: rendering
+        # one only to replace it cost seconds with hundreds of endpoints down.
+        if isinstance(excinfo.value, ConnectivityFailure):
+            return triage_repr(excinfo.value, self.stash.get(TRIAGE_NOTES_KEY, ()))
+        return super().repr_failure(excinfo, style)
 
     def reportinfo(self) -> tuple[Path, int, str]:
         # Where the check is defined: the inventory entry (0-based line, as pytest wants).

@@ -1,5 +1,10 @@
 """The plugin's entry point: its options and ini values, the run it registers, the fixture.
 
+Inert without an inventory: importing this module imports pytest alone, and without an
+inventory (or runbook, or validation) pytest_configure registers nothing. The run and
+every layer below it are imported only when they are used, as pytest-xdist imports its
+session only with -n and pytest's junitxml registers its writer only with --junitxml.
+
 PYTEST_DONT_REWRITE: pytest rewrites the asserts of plugin modules, parsing this one
 anew in every process that cannot cache bytecode (each xdist worker, too); its asserts
 only narrow types.
@@ -7,17 +12,22 @@ only narrow types.
 
 from __future__ import annotations
 
-import warnings
+from collections.abc import Generator
+from importlib.util import find_spec
+from typing import TYPE_CHECKING, Any
 
 import pytest
 
-from . import junit
-from .fixture import Conntriage
-from .inventory import InventoryError, InventoryWarning, load_inventories
-from .probe.engine import DEFAULT_CONCURRENCY
-from .run import ConntriageRun, Settings
-from .runbook import RunbookError, load_runbook
-from .xdist_support import validated_digests
+if TYPE_CHECKING:
+    from .fixture import Conntriage
+
+GROUP = "conntriage"
+INVENTORY_DEST = "conntriage_inventory"
+INVENTORY_HELP = "inventory YAML to turn into connectivity checks; repeat to merge several"
+# The short spelling other plugins use too (pytest-ansible's --inventory): ours only
+# when, after every plugin and initial conftest has added its options, nobody has it.
+SHORT_INVENTORY = "--inventory"
+TESTINFRA_PLUGIN = "pytest11.testinfra"  # its entry point's name
 
 
 def pytest_addhooks(pluginmanager: pytest.PytestPluginManager) -> None:
@@ -27,14 +37,16 @@ def pytest_addhooks(pluginmanager: pytest.PytestPluginManager) -> None:
     pluginmanager.add_hookspecs(hookspec)
 
 
-def pytest_addoption(parser: pytest.Parser) -> None:
-    group = parser.getgroup("conntriage", "connectivity checks and triage (pytest-conntriage)")
+def pytest_addoption(parser: pytest.Parser, pluginmanager: pytest.PytestPluginManager) -> None:
+    _make_room_for_pytest_ansible(pluginmanager)
+    group = parser.getgroup(GROUP, "connectivity checks and triage (pytest-conntriage)")
     group.addoption(
-        "--inventory",
+        "--conntriage-inventory",
         action="append",
         default=[],
+        dest=INVENTORY_DEST,
         metavar="FILE",
-        help="inventory YAML to turn into connectivity checks; repeat to merge several",
+        help=f"{INVENTORY_HELP} (also {SHORT_INVENTORY}, unless another plugin has it)",
     )
     group.addoption(
         "--runbook",
@@ -48,7 +60,7 @@ def pytest_addoption(parser: pytest.Parser) -> None:
         type=int,
         default=None,
         metavar="N",
-        help=f"probes in flight at once (default {DEFAULT_CONCURRENCY})",
+        help="probes in flight at once (default: ini conntriage_concurrency, else 256)",
     )
     group.addoption(
         "--conntriage-validate",
@@ -71,76 +83,82 @@ def pytest_addoption(parser: pytest.Parser) -> None:
     parser.addini(
         "conntriage_inventory", "inventory files used when --inventory is not given", type="paths"
     )
-    parser.addini("conntriage_runbook", "extra runbook files (see --runbook)", type="paths")
     parser.addini(
-        "conntriage_concurrency", "probes in flight at once", default=str(DEFAULT_CONCURRENCY)
+        "conntriage_suites",
+        "your own check modules, run with the inventory's when no path is given",
+        type="paths",
     )
+    parser.addini("conntriage_runbook", "extra runbook files (see --runbook)", type="paths")
+    parser.addini("conntriage_concurrency", "probes in flight at once (default 256)", default="")
     parser.addini(
-        junit.INI,
+        "conntriage_junit_properties",
         "where JUnit gets each check's conntriage.* properties: testsuite (valid under "
         "xunit2), testcase, or auto (testcase under junit_family=xunit1, else testsuite)",
-        default=junit.AUTO,
+        default="auto",
     )
+
+
+def _make_room_for_pytest_ansible(pluginmanager: pytest.PytestPluginManager) -> None:
+    # pytest-testinfra (installed with this plugin, used as a library) and pytest-ansible
+    # both add --ansible-inventory, so pytest stops at whichever loads second
+    # (pytest-dev/pytest-testinfra#58). With pytest-ansible installed, testinfra's
+    # pytest plugin, if it has not loaded yet, stays out; the README says what to type
+    # when it loaded before this one.
+    if pluginmanager.get_plugin(TESTINFRA_PLUGIN) is None and find_spec("pytest_ansible"):
+        pluginmanager.set_blocked(TESTINFRA_PLUGIN)
+
+
+@pytest.hookimpl(wrapper=True)
+def pytest_load_initial_conftests(parser: pytest.Parser) -> Generator[None, Any, Any]:
+    # After every plugin (in whatever order they loaded) and the initial conftests
+    # have added their options, and before pytest parses the command line: the last
+    # moment an option can still be added, and the first at which all others are known.
+    result = yield
+    from .pytest_internals import option_taken
+
+    if option_taken(parser, SHORT_INVENTORY) is False:
+        parser.getgroup(GROUP).addoption(
+            SHORT_INVENTORY,
+            action="append",
+            default=[],
+            dest=INVENTORY_DEST,
+            metavar="FILE",
+            help=f"{INVENTORY_HELP} (same as --conntriage-inventory)",
+        )
+    return result
 
 
 def pytest_configure(config: pytest.Config) -> None:
-    from .builtin import extensions_of
-    from .extensions import ExtensionError
+    if not _wanted(config):
+        return  # inert: the fixture starts a run if a test asks for it
+    from .run import Settings, start
 
-    settings = Settings.from_config(config)
-    try:
-        # What every plugin adds through hookspec.py's hooks, gathered once per process:
-        # before the inventory, whose check kinds may come from a plugin.
-        extensions = extensions_of(config)
-        # An xdist worker reads the files the controller has just validated.
-        validated = validated_digests(config)
-        with warnings.catch_warnings(record=True) as caught:
-            warnings.simplefilter("always", InventoryWarning)
-            inventory = (
-                load_inventories(settings.inventories, validated=validated)
-                if settings.inventories
-                else None
-            )
-        runbook = load_runbook([*extensions.runbooks, *settings.runbooks], bundled=False)
-        # In pytest's warnings summary, where -W and filterwarnings apply to them.
-        for warning in caught:
-            config.issue_config_time_warning(warning.message, stacklevel=2)  # type: ignore[arg-type]
-    except (InventoryError, RunbookError, InventoryWarning, ExtensionError) as exc:
-        raise pytest.UsageError(str(exc)) from None
-    if inventory is not None:
-        for tag in sorted(
-            {t for s in inventory.services for t in s.tags}
-            | {t for c in inventory.closed for t in c.tags}
-        ):
-            config.addinivalue_line("markers", f"{tag}: inventory tag")
-        # The built-in suite is collected under each inventory file (see InventorySuite),
-        # so test ids, locations and JUnit class names name the inventory, not a path
-        # inside site-packages.
-        for source in inventory.sources:
-            if source not in config.args:
-                config.args.append(source)
-        if settings.validate:
-            # The inventory's own checks, collected and never run: no probe is started,
-            # and planning needs no DNS answer. Other test files are not even imported.
-            config.option.collectonly = True
-            config.args[:] = list(inventory.sources)
-    run = ConntriageRun(config, settings, inventory, runbook, extensions)
-    config.pluginmanager.register(run, "conntriage-run")
-    config.pluginmanager.register(run.xdist_hooks, "conntriage-xdist")
-    if settings.dashboard is not None and inventory is not None and not settings.validate:
-        from .dashboard_writer import DashboardWriter  # only for a run that writes one
+    start(config, Settings.from_config(config))
 
-        config.pluginmanager.register(
-            DashboardWriter.for_run(run, settings.dashboard), "conntriage-dashboard"
-        )
+
+def _wanted(config: pytest.Config) -> bool:
+    """Whether this run uses the plugin from the start: an inventory, a runbook, validation."""
+    return bool(
+        config.getoption(INVENTORY_DEST)
+        or config.getini("conntriage_inventory")
+        or config.getoption("runbook")
+        or config.getini("conntriage_runbook")
+        or config.getoption("conntriage_validate")
+        or config.getoption("conntriage_junit")  # needs an inventory: says so, exit 4
+    )
 
 
 @pytest.fixture(scope="session")
-def conntriage(pytestconfig: pytest.Config) -> Conntriage:
+def conntriage(request: pytest.FixtureRequest) -> Conntriage:
     """Verify inventory checks or ad-hoc endpoints; a failure shows the runbook triage."""
     # Session-scoped: a function-scoped fixture that asks for `request` costs pytest
     # ~0.15 ms a test to set up (10,000 checks: 1.5 s); the test running is tracked by
     # the run instead.
-    run = pytestconfig.pluginmanager.get_plugin("conntriage-run")
+    from .run import RUN_PLUGIN, ConntriageRun, start_for_fixture
+
+    run = request.config.pluginmanager.get_plugin(RUN_PLUGIN)
+    if run is None:
+        # A project without an inventory verifying ad-hoc endpoints: the run starts here.
+        run = start_for_fixture(request)
     assert isinstance(run, ConntriageRun)
     return run.conntriage

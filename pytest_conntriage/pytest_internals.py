@@ -38,7 +38,9 @@ __all__ = [
     "index_teardown_reports",
     "junit_xml",
     "load_scheduler_steps",
+    "option_taken",
     "parametrized_node_id",
+    "requesting_item",
     "worker_interactor",
     "worker_queue",
 ]
@@ -137,3 +139,26 @@ def load_scheduler_steps(
     if not callable(same) or not callable(send):
         return None
     return same, send
+
+
+def option_taken(parser: Any, name: str) -> bool | None:
+    """Whether a plugin or conftest has already added command-line option `name`;
+    None when pytest's parser no longer shows its options (then take nothing)."""
+    groups = getattr(parser, "_groups", None)
+    anonymous = getattr(parser, "_anonymous", None)
+    if not isinstance(groups, list) or anonymous is None:
+        return None
+    try:
+        for group in [anonymous, *groups]:
+            for option in group.options:
+                if name in option.names():
+                    return True
+    except (AttributeError, TypeError):
+        return None
+    return False
+
+
+def requesting_item(request: Any) -> Any:
+    """The test item whose setup is asking a (session-scoped) fixture's `request`, or None."""
+    item = getattr(request, "_pyfuncitem", None)
+    return item if getattr(item, "nodeid", None) is not None else None

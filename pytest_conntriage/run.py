@@ -3,9 +3,9 @@
 from __future__ import annotations
 
 import gc
+import warnings
 from collections.abc import Generator, Iterable
 from dataclasses import dataclass
-from functools import partial
 from pathlib import Path
 from typing import Any
 
@@ -17,19 +17,30 @@ from .connections import HostPool
 from .evaluate import Evaluator
 from .extensions import Extensions
 from .fixture import RESULT_KEY, ConnectivityFailure, Conntriage
+from .inventory import InventoryError, InventoryWarning, load_inventories
 from .inventory.model import Inventory
 from .kinds.registry import KindRegistry
-from .nodes import InventorySuite, TriageRepr, check_of, check_param
-from .probe.engine import Engine
+from .nodes import (
+    TRIAGE_NOTES_KEY,
+    InventorySuite,
+    TriageRepr,
+    check_of,
+    check_param,
+    triage_repr,
+)
+from .probe.engine import DEFAULT_CONCURRENCY, Engine
 from .probe.limits import fit as fit_to_fd_limit
-from .pytest_internals import index_teardown_reports
+from .pytest_internals import index_teardown_reports, requesting_item
 from .report.properties import PREFIX, essential_properties, properties, read
 from .report.summary import TriageSummary
-from .report.text import failure_text, unavailable_line
+from .report.text import unavailable_line
 from .report.validation import summary_lines
 from .result import crash_reason
+from .runbook import RunbookError, load_runbook
 from .runbook.model import Runbook
-from .xdist_support import WorkerQueue, XdistHooks
+from .xdist_support import WorkerQueue, XdistHooks, validated_digests
+
+RUN_PLUGIN, XDIST_PLUGIN = "conntriage-run", "conntriage-xdist"
 
 
 @dataclass(frozen=True)
@@ -44,7 +55,7 @@ class Settings:
 
     @classmethod
     def from_config(cls, config: pytest.Config) -> Settings:
-        inventories = config.getoption("inventory") or [
+        inventories = config.getoption("conntriage_inventory") or [
             str(p) for p in config.getini("conntriage_inventory")
         ]
         runbooks = config.getoption("runbook") or [
@@ -53,18 +64,22 @@ class Settings:
         concurrency = config.getoption("conntriage_concurrency")
         if concurrency is None:
             try:
-                concurrency = int(config.getini("conntriage_concurrency"))
+                concurrency = int(config.getini("conntriage_concurrency") or DEFAULT_CONCURRENCY)
             except ValueError as exc:
                 raise pytest.UsageError(f"conntriage_concurrency: not a number ({exc})") from None
         if concurrency < 1:
             raise pytest.UsageError("--conntriage-concurrency must be at least 1")
         validate = bool(config.getoption("conntriage_validate"))
         if validate and not inventories:
-            raise pytest.UsageError("--conntriage-validate needs an inventory (--inventory FILE)")
+            raise pytest.UsageError(
+                "--conntriage-validate needs an inventory (--conntriage-inventory FILE)"
+            )
         dashboard = config.getoption("conntriage_junit")
         if dashboard and not inventories:
             # The ini value alone stays quiet: a run without an inventory writes nothing.
-            raise pytest.UsageError("--conntriage-junit needs an inventory (--inventory FILE)")
+            raise pytest.UsageError(
+                "--conntriage-junit needs an inventory (--conntriage-inventory FILE)"
+            )
         return cls(tuple(inventories), tuple(runbooks), concurrency, validate, _dashboard(config))
 
 
@@ -78,6 +93,72 @@ def _dashboard(config: pytest.Config) -> Path | None:
     if not written:
         return None
     return (config.inipath.parent if config.inipath else config.rootpath) / written
+
+
+def start(config: pytest.Config, settings: Settings) -> ConntriageRun:
+    """Load the inventory and runbook (a mistake: exit 4), register the run and its hooks."""
+    from .builtin import extensions_of
+    from .extensions import ExtensionError
+
+    try:
+        # What every plugin adds through hookspec.py's hooks, gathered once per process:
+        # before the inventory, whose check kinds may come from a plugin.
+        extensions = extensions_of(config)
+        # An xdist worker reads the files the controller has just validated.
+        validated = validated_digests(config)
+        with warnings.catch_warnings(record=True) as caught:
+            warnings.simplefilter("always", InventoryWarning)
+            inventory = (
+                load_inventories(settings.inventories, validated=validated)
+                if settings.inventories
+                else None
+            )
+        runbook = load_runbook([*extensions.runbooks, *settings.runbooks], bundled=False)
+        # In pytest's warnings summary, where -W and filterwarnings apply to them.
+        for warning in caught:
+            config.issue_config_time_warning(warning.message, stacklevel=2)  # type: ignore[arg-type]
+    except (InventoryError, RunbookError, InventoryWarning, ExtensionError) as exc:
+        raise pytest.UsageError(str(exc)) from None
+    if inventory is not None:
+        for tag in sorted(
+            {t for s in inventory.services for t in s.tags}
+            | {t for c in inventory.closed for t in c.tags}
+        ):
+            config.addinivalue_line("markers", f"{tag}: inventory tag")
+        # The built-in suites are collected under each inventory file (see
+        # InventorySuite), so test ids, locations and JUnit class names name the
+        # inventory, not a path inside site-packages.
+        if settings.validate:
+            # The inventory's own checks, collected and never run: no probe is started,
+            # and planning needs no DNS answer. Other test files are not even imported.
+            config.option.collectonly = True
+            config.args[:] = list(inventory.sources)
+        elif config.args_source is not pytest.Config.ArgsSource.ARGS:
+            # `pytest --inventory prod.yml`: its checks (and the team's own check
+            # modules, ini conntriage_suites), not every test under testpaths or the
+            # rootdir. Given paths, pytest runs those: name the inventory to include it.
+            own = [str(path) for path in config.getini("conntriage_suites")]
+            config.args[:] = [*inventory.sources, *own]
+    run = ConntriageRun(config, settings, inventory, runbook, extensions)
+    config.pluginmanager.register(run, RUN_PLUGIN)
+    config.pluginmanager.register(run.xdist_hooks, XDIST_PLUGIN)
+    if settings.dashboard is not None and inventory is not None and not settings.validate:
+        from .dashboard_writer import DashboardWriter  # only for a run that writes one
+
+        config.pluginmanager.register(
+            DashboardWriter.for_run(run, settings.dashboard), "conntriage-dashboard"
+        )
+    return run
+
+
+def start_for_fixture(request: pytest.FixtureRequest) -> ConntriageRun:
+    """The run of a session without an inventory whose test has just asked for `conntriage`."""
+    run = start(request.config, Settings.from_config(request.config))
+    # The run's own setup hook has missed the test being set up now.
+    run.current_item = requesting_item(request)
+    if not run.is_worker:
+        run.summary.collected(item.nodeid for item in request.session.items)
+    return run
 
 
 class ConntriageRun:
@@ -214,12 +295,12 @@ class ConntriageRun:
 
     # -- reporting --------------------------------------------------------------
 
-    @pytest.hookimpl(tryfirst=True)
+    @pytest.hookimpl(wrapper=True)
     def pytest_runtest_makereport(
         self, item: pytest.Item, call: pytest.CallInfo[None]
-    ) -> pytest.TestReport | None:
+    ) -> Generator[None, pytest.TestReport, pytest.TestReport]:
         if call.when != "call":
-            return None
+            return (yield)
         excinfo = call.excinfo
         failure = excinfo.value if excinfo is not None else None
         # The failing check's own result: a test may verify several.
@@ -229,7 +310,7 @@ class ConntriageRun:
             else item.stash.get(RESULT_KEY, None)
         )
         if result is None:
-            return None
+            return (yield)
         try:
             props, crashed = properties(result)
         except Exception as exc:  # it guards itself; this is the last line of defence
@@ -237,46 +318,20 @@ class ConntriageRun:
         # Reported: the result lives on in the report alone (and in the engine's memo).
         if RESULT_KEY in item.stash:
             del item.stash[RESULT_KEY]
-        # The properties go on this report only, not on the item: pytest's junitxml
-        # would write the item's inside the testcase, which junit-10.xsd forbids
-        # (pytest_runtest_logreport puts them where the JUnit file allows them).
-        if isinstance(failure, ConnectivityFailure):
-            # Built here, not by pytest, so no Python traceback is rendered only to be
-            # replaced: with hundreds of endpoints down that cost seconds.
-            try:
-                return self._failure_report(item, call, failure, props, crashed)
-            except Exception:
-                pass  # pytest's own report below: the failure and its message stand
-        report = pytest.TestReport.from_item_and_call(item, call)  # what pytest's does
-        report.user_properties.extend(props)
+        if crashed:
+            item.stash[TRIAGE_NOTES_KEY] = (crashed,)  # read by InventoryCheck.repr_failure
+        report = yield
+        # The properties go on this report only, not on the item (nor the list the
+        # report shares with it): pytest's junitxml writes the item's inside the
+        # testcase, which junit-10.xsd forbids (pytest_runtest_logreport puts them
+        # where the JUnit file allows them).
+        report.user_properties = [*report.user_properties, *props]
+        if isinstance(failure, ConnectivityFailure) and not isinstance(report.longrepr, TriageRepr):
+            # A user's own test: pytest rendered the failure's one-line message (it is
+            # raised with pytrace=False, so no traceback); the triage, rendered when
+            # shown, replaces it.
+            report.longrepr = triage_repr(failure, (crashed,) if crashed else ())
         return report
-
-    def _failure_report(
-        self,
-        item: pytest.Item,
-        call: pytest.CallInfo[None],
-        failure: ConnectivityFailure,
-        props: list[tuple[str, str]],
-        crashed: str,
-    ) -> pytest.TestReport:
-        result = failure.result
-        text = partial(failure_text, result, (crashed,) if crashed else ())
-        where = result.check.location
-        return pytest.TestReport(
-            # pytest 9's structured node id, as its own reports carry (JUnit pairs this
-            # report with the item's teardown by it); pytest 8 has the string only.
-            getattr(item, "id", item.nodeid),
-            item.location,
-            dict.fromkeys(item.keywords, 1),
-            "failed",
-            TriageRepr(str(failure.msg), text, where.path, where.line),
-            "call",
-            [(f"Captured {key} {when}", text) for when, key, text in item._report_sections],
-            call.duration,
-            call.start,
-            call.stop,
-            user_properties=[*item.user_properties, *props],
-        )
 
     @pytest.hookimpl(wrapper=True)
     def pytest_report_to_serializable(self, report: pytest.TestReport) -> Generator[None, Any, Any]:

@@ -634,7 +634,7 @@ def test_a_low_open_file_limit_caps_probes_instead_of_starving_them(
             check=False,
         )
     assert "conntriage: concurrency capped at 96 by the open-file limit (160" in done.stdout
-    assert "150 × timeout" in done.stdout
+    assert "150 × timeout" in done.stdout, done.stdout[-3000:]
     assert "probe-error" not in done.stdout
 
 
@@ -698,7 +698,10 @@ def test_suite_ids_name_the_service_and_match_what_pytest_parametrize_would_make
     pytester.makepyfile(
         test_mine="def test_tcp(tcp_check):\n    pass\n\ndef test_closed(closed_check):\n    pass\n"
     )
-    result = pytester.runpytest_inprocess("--inventory", str(inventory), "--collect-only", "-q")
+    # Paths given: pytest collects those; naming the inventory includes its suites.
+    result = pytester.runpytest_inprocess(
+        "--inventory", str(inventory), str(inventory), "test_mine.py", "--collect-only", "-q"
+    )
     ids = [line for line in result.outlines if "::" in line]
     suite = sorted(i.split("::")[1] for i in ids if i.startswith("inventory.yml::"))
     mine = sorted(i.split("::")[1] for i in ids if i.startswith("test_mine.py::"))

@@ -116,6 +116,8 @@ def test_a_host_that_fails_at_run_time_shows_no_password(
     result = pytester.runpytest_subprocess(
         "--inventory",
         "inv.yml",
+        "inv.yml",
+        "test_user.py",
         *LOUD,
         f"--junitxml={junit}",
         f"--conntriage-junit={dashboard}",

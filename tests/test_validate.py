@@ -208,11 +208,22 @@ sys.exit(run.returncode)
 
 @pytest.mark.skipif(os.geteuid() != 0, reason="needs root: a network and mount namespace")
 @pytest.mark.skipif(shutil.which("unshare") is None, reason="needs unshare (util-linux)")
-@pytest.mark.parametrize("mode", ["--conntriage-validate", "--collect-only"])
-def test_an_inventory_of_real_names_is_collected_with_no_query(tmp_path: Path, mode: str) -> None:
+@pytest.mark.parametrize(
+    ("mode", "name"),
+    [
+        ("--conntriage-validate", "prod.yml"),
+        ("--collect-only", "prod.yml"),
+        # The other example inventories of the fleet: valid, and parsed without a query.
+        ("--conntriage-validate", "staging.yml"),
+        ("--conntriage-validate", "gate.yml"),
+    ],
+)
+def test_an_inventory_of_real_names_is_collected_with_no_query(
+    tmp_path: Path, mode: str, name: str
+) -> None:
     resolv = tmp_path / "resolv.conf"
     resolv.write_text("nameserver 127.0.0.53\noptions timeout:1 attempts:1\n")
-    inventory = INVENTORIES / "example-prod.yml"
+    inventory = INVENTORIES / name
     script = 'mount --make-rprivate / && mount --bind "$1" /etc/resolv.conf && shift && exec "$@"'
     argv = ["unshare", "--net", "--mount", "sh", "-c", script, "sh", str(resolv)]
     argv += [sys.executable, "-c", _IN_NAMESPACE, "--inventory", str(inventory)]

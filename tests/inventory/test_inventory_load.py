@@ -60,7 +60,7 @@ def test_the_demo_inventory_loads() -> None:
     [({}, "metrics.example.com"), ({"METRICS_HOST": "10.0.0.9"}, "10.0.0.9")],
 )
 def test_the_example_production_inventory_loads(environ: dict[str, str], metrics: str) -> None:
-    path = str(INVENTORIES / "example-prod.yml")
+    path = str(INVENTORIES / "prod.yml")
     inventory = load_inventories([path], environ)
     services = {s.name: s for s in inventory.services}
     assert services["metrics"].address == metrics

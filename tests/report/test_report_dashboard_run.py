@@ -178,7 +178,9 @@ def test_a_dashboard_that_cannot_be_written_says_so_in_one_line(
 def test_the_option_needs_an_inventory(pytester: pytest.Pytester) -> None:
     result = pytester.runpytest("--conntriage-junit=dashboard.xml")
     assert result.ret == pytest.ExitCode.USAGE_ERROR
-    result.stderr.fnmatch_lines(["*--conntriage-junit needs an inventory (--inventory FILE)*"])
+    result.stderr.fnmatch_lines(
+        ["*--conntriage-junit needs an inventory (--conntriage-inventory FILE)*"]
+    )
 
 
 class Terminal:
