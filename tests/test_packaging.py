@@ -44,9 +44,14 @@ def test_the_wheel_holds_the_suites_inside_the_package(tmp_path: Path) -> None:
     shipped = {name for name in names if name.startswith("pytest_conntriage/suites/")}
     in_repo = {f"pytest_conntriage/suites/{p.name}" for p in (ROOT / "suites").glob("*.py")}
     assert shipped == in_repo
-    # Every package directory of the repository is listed in pyproject (it is not found).
-    for init in (ROOT / "pytest_conntriage").rglob("__init__.py"):
-        assert str(init.relative_to(ROOT)) in names
+    # Every package directory of the repository is listed in pyproject (it is not
+    # found): a new package missing there would be missing from every install.
+    missing = [
+        str(init.relative_to(ROOT))
+        for init in (ROOT / "pytest_conntriage").rglob("__init__.py")
+        if str(init.relative_to(ROOT)) not in names
+    ]
+    assert not missing, f"add their packages to [tool.setuptools] packages: {missing}"
 
 
 def test_the_installed_package_imports_the_suites_from_the_repository() -> None:
