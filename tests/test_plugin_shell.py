@@ -69,8 +69,10 @@ def test_without_an_inventory_the_plugin_registers_imports_and_changes_nothing(
     ).stdout.strip()
     state = run_state(pytester)
     # The entry point and the one module it needs to place --inventory; nothing below.
+    # (and hookspec.py: the hooks' specs, which pluggy needs before any plugin uses them)
     assert state["modules"] == [
         "pytest_conntriage",
+        "pytest_conntriage.hookspec",
         "pytest_conntriage.plugin",
         "pytest_conntriage.pytest_internals",
     ]
