@@ -69,7 +69,9 @@ def test_serial_and_xdist_write_the_same_valid_dashboard_beside_pytests_junit(
     (case,) = api.iter("testcase")
     assert re.fullmatch(r"test_tcp\[api:local->127\.0\.0\.3:\d+\]", case.get("name", ""))
     assert case.get("classname") == "api"
-    assert float(case.get("time", "")) > 0
+    # A refused connect on loopback can take well under the millisecond the file keeps:
+    # the time is there and well-formed, not necessarily above 0.000.
+    assert re.fullmatch(r"\d+\.\d{3}", case.get("time", ""))
     assert_refused_failure(case)  # as in pytest's file: type, message, triage
     legacy = suites["legacy"].find("testcase/failure")
     assert legacy is not None
