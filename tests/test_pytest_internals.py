@@ -122,15 +122,24 @@ def test_a_worker_queue_of_another_shape_is_not_read() -> None:
 
 
 def test_the_xdist_worker_queue_is_read_on_a_real_worker(pytester: pytest.Pytester) -> None:
-    """On a real xdist worker the interactor, its locked queue and its items are found."""
+    """On a real xdist worker the interactor, its locked queue and its items are found.
+
+    xdist before 3.6 keeps a plain queue without a lock (no `TestQueue`): there the
+    queue is not read, the worker probes each test as it runs, and the tests still pass.
+    """
     pytester.makeconftest(
         """
+        from xdist import remote
+
         from pytest_conntriage.pytest_internals import worker_interactor, worker_queue
 
         def pytest_runtest_setup(item):
             interactor = worker_interactor(item.config)
+            assert interactor is not None
             queue = worker_queue(interactor)
-            assert queue is not None, type(interactor)
+            assert (queue is not None) == hasattr(remote, "TestQueue"), type(interactor.torun)
+            if queue is None:
+                return
             lock, items = queue
             with lock() as indices:
                 assert all(isinstance(i, int) or i is not None for i in indices)
