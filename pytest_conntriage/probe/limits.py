@@ -13,7 +13,7 @@ import resource
 from dataclasses import dataclass
 
 # Descriptors kept free beyond those already open, for what the run opens besides the
-# engine's sockets (DNS probes, xdist, evidence subprocesses, the user's fixtures).
+# engine's sockets later on (DNS probes, xdist, evidence subprocesses and their pipes).
 RESERVED_FDS = 64
 # The least the reserve is allowed to shrink to under a very low limit.
 MIN_RESERVE = 16
@@ -50,13 +50,18 @@ def fit(concurrency: int) -> FdBudget:
 
 
 def _reserve() -> int:
-    """RESERVED_FDS, or less under a limit so low that a flat reserve would leave no
-    probes at all: what is open now plus a small margin."""
+    """The descriptors already open plus RESERVED_FDS, or a smaller margin under a limit
+    so low that the full reserve would leave no probes at all.
+
+    What is open counts: a run that has opened dozens of files before probing (pytest's
+    capture, the plugins, the user's fixtures) would otherwise spend the reserve meant
+    for evidence subprocesses and DNS, and its last probes would fail with EMFILE.
+    """
     try:
-        open_now = len(os.listdir("/proc/self/fd"))
+        open_now = len(os.listdir("/proc/self/fd")) - 1  # not the listing's own descriptor
     except OSError:
         return RESERVED_FDS
     hard = resource.getrlimit(resource.RLIMIT_NOFILE)[1]
-    if hard == resource.RLIM_INFINITY or hard - RESERVED_FDS >= RESERVED_FDS:
-        return RESERVED_FDS
+    if hard == resource.RLIM_INFINITY or hard - (open_now + RESERVED_FDS) >= RESERVED_FDS:
+        return open_now + RESERVED_FDS
     return max(MIN_RESERVE, open_now + MIN_RESERVE)

@@ -33,8 +33,10 @@ def test_the_soft_limit_is_raised_towards_the_hard_one(restore_limit: tuple[int,
     resource.setrlimit(resource.RLIMIT_NOFILE, (100, hard))
     budget = fit(256)
     assert budget.concurrency == 256
-    assert resource.getrlimit(resource.RLIMIT_NOFILE)[0] == 256 + RESERVED_FDS
-    assert budget.note == f"raised the open-file limit 100 → {256 + RESERVED_FDS}"
+    raised = resource.getrlimit(resource.RLIMIT_NOFILE)[0]
+    # The reserve comes on top of what this process has open already.
+    assert raised >= 256 + RESERVED_FDS
+    assert budget.note == f"raised the open-file limit 100 → {raised}"
 
 
 def test_a_low_hard_limit_caps_concurrency_and_says_so() -> None:
@@ -49,8 +51,10 @@ def test_a_low_hard_limit_caps_concurrency_and_says_so() -> None:
     )
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
     numbers, note = out.stdout.splitlines()
-    assert numbers == f"{164 - RESERVED_FDS} 164"
-    assert note.startswith(f"concurrency capped at {164 - RESERVED_FDS} by the open-file limit")
+    concurrency, soft = map(int, numbers.split())
+    # The reserve, and what the interpreter has open (stdin, stdout, stderr at least).
+    assert (soft, concurrency <= 164 - RESERVED_FDS - 3) == (164, True)
+    assert note.startswith(f"concurrency capped at {concurrency} by the open-file limit (164,")
 
 
 def test_a_very_low_hard_limit_shrinks_the_reserve_not_the_probes_to_one() -> None:
