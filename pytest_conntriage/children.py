@@ -220,6 +220,15 @@ def _on_sigterm(signum: int, frame: FrameType | None) -> None:
 
 
 _slots: dict[asyncio.AbstractEventLoop, asyncio.Semaphore] = {}
+# Host work at once for loops created from now on: THREADS, or fewer when the
+# open-file limit is low (each command holds its pipes; see probe/limits.py).
+_threads = THREADS
+
+
+def limit_threads(count: int) -> None:
+    """Run at most `count` pieces of host work at once on loops created from now on."""
+    global _threads
+    _threads = max(1, min(count, THREADS))
 
 
 async def in_thread(work: Callable[..., T], *args: Any) -> T:
@@ -232,7 +241,7 @@ async def in_thread(work: Callable[..., T], *args: Any) -> T:
     loop = asyncio.get_running_loop()
     slots = _slots.get(loop)
     if slots is None:
-        slots = _slots[loop] = asyncio.Semaphore(THREADS)
+        slots = _slots[loop] = asyncio.Semaphore(_threads)
     async with slots:
         future: asyncio.Future[T] = loop.create_future()
 

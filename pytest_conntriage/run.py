@@ -176,6 +176,7 @@ class ConntriageRun:
         self.settings = settings
         self.inventory = inventory
         self.fds = fit_to_fd_limit(settings.concurrency)
+        children.limit_threads(self.fds.commands or children.THREADS)
         self.engine = Engine(self.fds.concurrency)
         self.hosts = (
             HostPool(inventory.hosts, inventory.defaults.evidence_timeout)

@@ -17,6 +17,12 @@ from dataclasses import dataclass
 RESERVED_FDS = 64
 # The least the reserve is allowed to shrink to under a very low limit.
 MIN_RESERVE = 16
+# What one command the run starts (an evidence batch, `ip route get`) holds while it
+# runs: its stdout and stderr pipes, both ends while spawning, and the exec status pipe.
+FDS_PER_COMMAND = 6
+# The part of the reserve kept for DNS sockets, xdist and the like; the rest is for
+# commands, which is how many may run at once when probes are capped.
+OTHER_FDS = 16
 
 
 @dataclass(frozen=True)
@@ -24,6 +30,7 @@ class FdBudget:
     concurrency: int  # probes in flight the limit allows
     soft_limit: int  # the soft RLIMIT_NOFILE after any raise
     note: str = ""  # what was changed, for the run's header; "" when nothing was
+    commands: int | None = None  # commands at once the reserve allows; None: no cap
 
 
 def fit(concurrency: int) -> FdBudget:
@@ -46,7 +53,10 @@ def fit(concurrency: int) -> FdBudget:
         f"concurrency capped at {capped} by the open-file limit ({raised}, hard {hard}); "
         "raise it with `ulimit -n`"
     )
-    return FdBudget(capped, raised, note)
+    # Probes time out together, and each failure's evidence starts a command: uncapped,
+    # dozens of them at once would take the descriptors the next probes need.
+    commands = max(1, (min(reserve, RESERVED_FDS) - OTHER_FDS) // FDS_PER_COMMAND)
+    return FdBudget(capped, raised, note, commands)
 
 
 def _reserve() -> int:

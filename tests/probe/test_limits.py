@@ -9,7 +9,7 @@ from collections.abc import Iterator
 
 import pytest
 
-from pytest_conntriage.probe.limits import RESERVED_FDS, fit
+from pytest_conntriage.probe.limits import FDS_PER_COMMAND, OTHER_FDS, RESERVED_FDS, fit
 
 
 @pytest.fixture
@@ -23,7 +23,12 @@ def test_enough_descriptors_changes_nothing(restore_limit: tuple[int, int]) -> N
     _, hard = restore_limit
     resource.setrlimit(resource.RLIMIT_NOFILE, (1024, hard))
     budget = fit(256)
-    assert (budget.concurrency, budget.soft_limit, budget.note) == (256, 1024, "")
+    assert (budget.concurrency, budget.soft_limit, budget.note, budget.commands) == (
+        256,
+        1024,
+        "",
+        None,
+    )
 
 
 def test_the_soft_limit_is_raised_towards_the_hard_one(restore_limit: tuple[int, int]) -> None:
@@ -48,9 +53,13 @@ def test_a_low_hard_limit_caps_concurrency_and_says_so() -> None:
         "b = fit(256)\n"
         "print(b.concurrency, b.soft_limit)\n"
         "print(b.note)\n"
+        "print(b.commands)\n"
     )
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
-    numbers, note = out.stdout.splitlines()
+    numbers, note, commands = out.stdout.splitlines()
+    # Evidence commands at once, each with its pipes, fit in the reserve beside DNS.
+    assert int(commands) * FDS_PER_COMMAND + OTHER_FDS <= RESERVED_FDS
+    assert int(commands) >= 1
     concurrency, soft = map(int, numbers.split())
     # The reserve, and what the interpreter has open (stdin, stdout, stderr at least).
     assert (soft, concurrency <= 164 - RESERVED_FDS - 3) == (164, True)
