@@ -10,7 +10,7 @@ causes from them, with no host evidence needed.
 from __future__ import annotations
 
 from collections.abc import Hashable, Iterator
-from dataclasses import dataclass, replace
+from dataclasses import dataclass, fields, replace
 from typing import TYPE_CHECKING
 
 from ..checks import host_port
@@ -21,7 +21,7 @@ from ..probe.result import Attempt, ProbeResult
 from ..triage.model import Facts
 from .dns import ms
 from .protocol import Investigation, ProbeContext
-from .tcp import TcpCheck, TcpKind
+from .tcp import TcpCheck, TcpKind, service_checks
 
 if TYPE_CHECKING:
     from .protocol import Kind
@@ -62,31 +62,19 @@ class HttpCheck(TcpCheck):
         return f"{self.service}:{self.vantage}->{host_port(self.target, self.port)}{self._get.path}"
 
 
+TCP_FIELDS = fields(TcpCheck)
+
+
 class HttpKind(TcpKind):
     name = "http"
 
     def plan(self, inventory: Inventory) -> Iterator[HttpCheck]:
         for service in inventory.services:
             for get in service.http:
-                ports = service.ports if get.port is None else (get.port,)
-                for vantage in service.vantages:
-                    for port in ports:
-                        yield HttpCheck(
-                            kind=self,
-                            target=service.address,
-                            port=port,
-                            vantage=vantage,
-                            resolvers=service.dns.resolvers,
-                            policy=service.policy,
-                            location=get.location,
-                            tags=service.tags,
-                            service=service.name,
-                            host=service.host,
-                            unit=service.unit,
-                            listen=service.listen,
-                            expected=service.dns.expect,
-                            get=get,
-                        )
+                ports = None if get.port is None else (get.port,)
+                # The tcp kind's check of the same endpoint, and the GET made once connected.
+                for check in service_checks(service, self, ports=ports, location=get.location):
+                    yield HttpCheck(**{f.name: getattr(check, f.name) for f in TCP_FIELDS}, get=get)
 
     # -- probing -----------------------------------------------------------------------
 

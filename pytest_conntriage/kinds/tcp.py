@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import asyncio
 import itertools
-from collections.abc import Hashable, Iterator
+from collections.abc import Hashable, Iterator, Sequence
 from dataclasses import dataclass, replace
 from typing import TYPE_CHECKING
 
@@ -77,10 +77,17 @@ class TcpCheck:
         return f"{self.service}:{text}" if self.service else text
 
 
-def service_checks(service: Service, kind: HandshakeKind, idle: float = 0.0) -> Iterator[TcpCheck]:
-    """A service's handshakes: every vantage to every port, in inventory order."""
+def service_checks(
+    service: Service,
+    kind: HandshakeKind,
+    idle: float = 0.0,
+    ports: Sequence[int] | None = None,
+    location: Location | None = None,
+) -> Iterator[TcpCheck]:
+    """A service's handshakes: every vantage to every port (`ports`, else the service's),
+    in inventory order, each located at its port (or at `location`)."""
     for vantage in service.vantages:
-        for port in service.ports:
+        for port in service.ports if ports is None else ports:
             yield TcpCheck(
                 kind=kind,
                 target=service.address,
@@ -88,7 +95,7 @@ def service_checks(service: Service, kind: HandshakeKind, idle: float = 0.0) -> 
                 vantage=vantage,
                 resolvers=service.dns.resolvers,
                 policy=service.policy,
-                location=service.port_location(port),
+                location=location or service.port_location(port),
                 tags=service.tags,
                 service=service.name,
                 host=service.host,
