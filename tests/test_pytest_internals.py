@@ -32,12 +32,12 @@ def pytest_terminal_summary(terminalreporter):
 
 def test_failures_keep_their_own_teardown_output(pytester: pytest.Pytester) -> None:
     """Each failure's section still shows its own teardown capture, in order, and only its own."""
-    pytester.makepyfile(NOISY_TESTS)
+    noisy = pytester.makepyfile(NOISY_TESTS)
     pytester.makeconftest(REPORT_LOOKUP)
     # The run (which installs the index) is there only with an inventory: one with no checks.
     pytester.makefile(".yml", empty="version: 1\n")
     result = pytester.runpytest(
-        "-p", "no:cacheprovider", "--conntriage-inventory", "empty.yml", "empty.yml", "."
+        "-p", "no:cacheprovider", "--conntriage-inventory", "empty.yml", "empty.yml", noisy.name
     )
     result.assert_outcomes(failed=2, passed=1)
     result.stdout.fnmatch_lines(
