@@ -27,6 +27,7 @@ class Backend(str, Enum):
     IPTABLES_NFT = "iptables-nft"
     IPTABLES_LEGACY = "iptables-legacy"
     NFTABLES = "nftables"
+    WINDOWS_FIREWALL = "windows-firewall"
 
     def __str__(self) -> str:
         return self.value

@@ -29,7 +29,15 @@ GRACE_S = 2.0
 # A transport's reason is one line; a longer one is cut here.
 REASON_CHARS = 300
 
-__all__ = ["NOT_RUN", "TIMED_OUT", "LocalRunner", "RunResult", "Runner", "TestinfraRunner"]
+__all__ = [
+    "NOT_RUN",
+    "TIMED_OUT",
+    "LocalRunner",
+    "RunResult",
+    "Runner",
+    "TestinfraRunner",
+    "WinRMRunner",
+]
 
 
 @dataclass(frozen=True)
@@ -97,10 +105,7 @@ class TestinfraRunner:
         self.timeout = timeout
 
     def run(self, command: str, *args: str) -> RunResult:
-        remote = whole_seconds(self.timeout * REMOTE_SHARE)
-        # The command is expanded here and handed to a fresh `sh -c` as one quoted arg:
-        # `timeout` must wrap all of it, compound commands included.
-        full = ("timeout -- %s sh -c %s", str(remote), render(command, args))
+        full = self.wrap(command, args)
         box: list[RunResult] = []
 
         def call() -> None:
@@ -115,6 +120,13 @@ class TestinfraRunner:
             return RunResult(TIMED_OUT, "", f"timed out after {self.timeout:g} s")
         return box[0]
 
+    def wrap(self, command: str, args: Sequence[str]) -> tuple[str, ...]:
+        """What is sent to testinfra's `run`: the command under the host's `timeout`."""
+        remote = whole_seconds(self.timeout * REMOTE_SHARE)
+        # The command is expanded here and handed to a fresh `sh -c` as one quoted arg:
+        # `timeout` must wrap all of it, compound commands included.
+        return ("timeout -- %s sh -c %s", str(remote), render(command, args))
+
     def _call(self, command: str, *args: str) -> RunResult:
         try:
             done = spawn_safely(self.host, command, *args)
@@ -123,6 +135,20 @@ class TestinfraRunner:
             return RunResult(TIMED_OUT, "", reason(exc))
         except Exception as exc:  # transport, auth, decoding: all reported, none raised
             return RunResult(NOT_RUN, "", reason(exc))
+
+
+class WinRMRunner(TestinfraRunner):
+    """A testinfra `winrm://` host as a Runner: the command goes to the host's WinRM
+    shell (cmd.exe) as it is, with no `sh` or `timeout` around it (Windows has
+    neither); the bound is kept here alone, GRACE_S past `timeout`. Takes no args:
+    testinfra's winrm quoting is not cmd.exe's, so nothing may need quoting."""
+
+    __test__ = False
+
+    def wrap(self, command: str, args: Sequence[str]) -> tuple[str, ...]:
+        if args:
+            raise ValueError("a winrm command takes no args: encode its values into it")
+        return (command,)
 
 
 def reason(exc: BaseException) -> str:
