@@ -38,6 +38,7 @@ from .report.validation import summary_lines
 from .result import crash_reason
 from .runbook import RunbookError, load_runbook
 from .runbook.model import Runbook
+from .runbook.vocabulary import Vocabulary
 from .xdist_support import WorkerQueue, XdistHooks, validated_digests
 
 RUN_PLUGIN, XDIST_PLUGIN = "conntriage-run", "conntriage-xdist"
@@ -113,7 +114,11 @@ def start(config: pytest.Config, settings: Settings) -> ConntriageRun:
                 if settings.inventories
                 else None
             )
-        runbook = load_runbook([*extensions.runbooks, *settings.runbooks], bundled=False)
+        # What the runbooks may name: the outcomes of the run's kinds, a plugin's too.
+        vocabulary = Vocabulary.of(KindRegistry.with_added([extensions.kinds]))
+        runbook = load_runbook(
+            [*extensions.runbooks, *settings.runbooks], bundled=False, vocabulary=vocabulary
+        )
         # In pytest's warnings summary, where -W and filterwarnings apply to them.
         for warning in caught:
             config.issue_config_time_warning(warning.message, stacklevel=2)  # type: ignore[arg-type]

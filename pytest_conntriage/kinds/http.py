@@ -16,7 +16,16 @@ from typing import TYPE_CHECKING
 from ..checks import host_port
 from ..inventory.model import LOCAL_VANTAGE, HttpGet, Inventory
 from ..outcome import Outcome
-from ..probe.http import Request, Tls, answered_status, exchange, judge, tls_reason
+from ..probe.http import (
+    ANSWERS,
+    HTTP_OK,
+    Request,
+    Tls,
+    answered_status,
+    exchange,
+    judge,
+    tls_reason,
+)
 from ..probe.result import Attempt, ProbeResult
 from ..triage.model import Facts
 from .dns import ms
@@ -25,18 +34,6 @@ from .tcp import TcpCheck, TcpKind, service_checks
 
 if TYPE_CHECKING:
     from .protocol import Kind
-
-# What an http check sees once connected: the http-endpoint entry's outcomes. Any
-# other outcome is a connect's (or a name's), triaged as the tcp kind does.
-ANSWERS = frozenset(
-    {
-        Outcome.HTTP_OK,
-        Outcome.HTTP_STATUS,
-        Outcome.TLS_ERROR,
-        Outcome.HTTP_MALFORMED,
-        Outcome.HTTP_TIMEOUT,
-    }
-)
 
 
 @dataclass(frozen=True, slots=True)
@@ -67,6 +64,9 @@ TCP_FIELDS = fields(TcpCheck)
 
 class HttpKind(TcpKind):
     name = "http"
+    # What an http check sees once connected (the http-endpoint entry's outcomes). Any
+    # other outcome is a connect's (or a name's), triaged as the tcp kind does.
+    outcomes = ANSWERS
 
     def plan(self, inventory: Inventory) -> Iterator[HttpCheck]:
         for service in inventory.services:
@@ -107,7 +107,7 @@ class HttpKind(TcpKind):
     # -- deciding ----------------------------------------------------------------------
 
     def judge(self, check: TcpCheck, attempt: Attempt) -> bool:
-        return attempt.outcome is Outcome.HTTP_OK
+        return attempt.outcome is HTTP_OK
 
     # -- on failure --------------------------------------------------------------------
 

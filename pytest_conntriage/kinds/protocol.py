@@ -104,6 +104,12 @@ class Kind(Protocol[C]):
         `conntriage.check` property."""
         ...
 
+    @property
+    def outcomes(self) -> tuple[Outcome, ...]:
+        """The kind's own outcomes (`Outcome.declare`d in its module), beyond the core
+        taxonomy of outcome.py: the names a runbook may then weigh causes by."""
+        ...
+
     def plan(self, inventory: Inventory) -> Iterable[C]:
         """The checks of this kind the inventory asks for, in inventory order. Nothing is
         resolved or connected to: ids come from the inventory alone."""
@@ -167,6 +173,7 @@ class KindDefaults:
     name: str
     # The kind's module-level variable holding this instance, for pickle.
     instance_name: str = "KIND"
+    outcomes: tuple[Outcome, ...] = ()  # only the core taxonomy's
 
     def __reduce__(self) -> str:
         return self.instance_name

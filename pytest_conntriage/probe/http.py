@@ -41,6 +41,15 @@ _LINE_END = re.compile(rb"\r?\n")
 # Headers worth quoting in a failure: where a redirect points, who answered.
 _SHOWN_HEADERS = ("location", "server")
 
+# What a GET gets once the connection is made, the http kind's own outcomes (a failed
+# connect is one of the core tcp outcomes, triaged like any tcp check's).
+HTTP_OK = Outcome.declare("http-ok", "the expected HTTP status came back", passes=True)
+HTTP_STATUS = Outcome.declare("http-status", "the server answered with another HTTP status")
+TLS_ERROR = Outcome.declare("tls-error", "the TLS handshake failed")
+HTTP_MALFORMED = Outcome.declare("http-malformed", "the answer is not an HTTP response")
+HTTP_TIMEOUT = Outcome.declare("http-timeout", "connected, but no HTTP answer in time")
+ANSWERS = (HTTP_OK, HTTP_STATUS, TLS_ERROR, HTTP_MALFORMED, HTTP_TIMEOUT)
+
 
 # -- the request -----------------------------------------------------------------------
 
@@ -310,29 +319,25 @@ def judge(exchange: Exchange, expected: Sequence[int]) -> Attempt:
     if exchange.timed_out:
         if exchange.phase is Phase.HANDSHAKE:
             return _attempt(
-                exchange, Outcome.HTTP_TIMEOUT, "connected, but the TLS handshake got no answer"
+                exchange, HTTP_TIMEOUT, "connected, but the TLS handshake got no answer"
             )
         partial = f" ({len(exchange.received)} bytes of it)" if exchange.received else ""
         return _attempt(
-            exchange, Outcome.HTTP_TIMEOUT, f"connected, but no complete answer to {asked}{partial}"
+            exchange, HTTP_TIMEOUT, f"connected, but no complete answer to {asked}{partial}"
         )
     if exchange.error is not None:
         return _broken(exchange, exchange.error)
     try:
         head = read_head(exchange.received, final=True)
     except Malformed as exc:
-        return _attempt(
-            exchange, Outcome.HTTP_MALFORMED, f"the answer to {asked} is not HTTP: {exc}"
-        )
+        return _attempt(exchange, HTTP_MALFORMED, f"the answer to {asked} is not HTTP: {exc}")
     assert head is not None  # final=True never asks for more
     got = f"{head.status} {head.reason}".rstrip()
     if head.status in expected:
-        return _attempt(exchange, Outcome.HTTP_OK, f"{asked} answered {got}")
+        return _attempt(exchange, HTTP_OK, f"{asked} answered {got}")
     shown = "".join(f"; {name.title()}: {value}" for name, value in head.headers)
     wanted = " or ".join(str(s) for s in expected)
-    return _attempt(
-        exchange, Outcome.HTTP_STATUS, f"{asked} answered {got}, expected {wanted}{shown}"
-    )
+    return _attempt(exchange, HTTP_STATUS, f"{asked} answered {got}, expected {wanted}{shown}")
 
 
 _ANSWERED = re.compile(r" answered ([0-9]{3})\b")
@@ -343,7 +348,7 @@ def answered_status(attempt: Attempt) -> int | None:
 
     Read from the detail judge() wrote: the one place that format is made.
     """
-    if attempt.outcome not in (Outcome.HTTP_OK, Outcome.HTTP_STATUS):
+    if attempt.outcome not in (HTTP_OK, HTTP_STATUS):
         return None
     found = _ANSWERED.search(attempt.detail)
     return int(found.group(1)) if found else None
@@ -351,7 +356,7 @@ def answered_status(attempt: Attempt) -> int | None:
 
 def tls_reason(attempt: Attempt) -> str | None:
     """The reason word of a tls-error attempt ("certificate-expired"); None for others."""
-    if attempt.outcome is not Outcome.TLS_ERROR:
+    if attempt.outcome is not TLS_ERROR:
         return None
     return attempt.detail.partition(": ")[0] or None
 
@@ -363,7 +368,7 @@ def _broken(exchange: Exchange, error: BaseException) -> Attempt:
         failure = tls_failure(error)
         # An SSLError's errno is OpenSSL's error class, not the system's.
         code = None if isinstance(error, ssl.SSLError) else getattr(error, "errno", None)
-        return _attempt(exchange, Outcome.TLS_ERROR, f"{failure.reason}: {failure.text}", code)
+        return _attempt(exchange, TLS_ERROR, f"{failure.reason}: {failure.text}", code)
     if isinstance(error, OSError):
         code = error.errno
         outcome = classify_errno(code)

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
-from .load import BUNDLED_DIR, SCHEMA_PATH, RunbookError, load_entries, load_runbook
+from .load import BUNDLED_DIR, RunbookError, load_entries, load_runbook
+from .vocabulary import SCHEMA_PATH
 
 __all__ = ["BUNDLED_DIR", "SCHEMA_PATH", "RunbookError", "load_entries", "load_runbook"]

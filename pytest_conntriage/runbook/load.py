@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import difflib
-import json
 from collections.abc import Iterator, Sequence
 from functools import cache
 from pathlib import Path
@@ -28,9 +27,9 @@ from .model import (
     Step,
 )
 from .template import TemplateError, placeholders
+from .vocabulary import Vocabulary, built_in, schema
 
 BUNDLED_DIR = Path(__file__).parent / "data"
-SCHEMA_PATH = Path(__file__).parent / "schema.json"
 
 # 1-based line and column, as editors and compilers print them.
 Mark = tuple[int, int]
@@ -56,19 +55,25 @@ class RunbookError(DocumentError):
         return (self.location.line, self.location.column) if self.location else None
 
 
-def load_runbook(paths: Sequence[str | RunbookAddition], bundled: bool = True) -> Runbook:
+def load_runbook(
+    paths: Sequence[str | RunbookAddition],
+    bundled: bool = True,
+    vocabulary: Vocabulary | None = None,
+) -> Runbook:
     """The bundled entries (unless `bundled` is False: the run names them in `paths`,
     through the pytest_conntriage_add_runbooks hook), then each file's in order; a later
-    entry replaces one by id, an addition's causes join the entry it names."""
+    entry replaces one by id, an addition's causes join the entry it names. What the
+    files may name is the run's kinds' `vocabulary` (None: the built-in kinds')."""
+    words = vocabulary or built_in()
     runbook = Runbook()
     for item in (*(bundled_files() if bundled else ()), *paths):
         if isinstance(item, RunbookAddition):
             try:
-                runbook = runbook.adding(item.to, load_entries(item.path))
+                runbook = runbook.adding(item.to, load_entries(item.path, words))
             except ValueError as exc:
                 raise RunbookError(item.path, str(exc)) from None
         else:
-            runbook = runbook.extended(load_entries(str(item)))
+            runbook = runbook.extended(load_entries(str(item), words))
     return runbook
 
 
@@ -77,8 +82,9 @@ def bundled_files() -> list[str]:
     return [str(p) for p in sorted(BUNDLED_DIR.glob("*.yaml"))]
 
 
-def load_entries(path: str) -> tuple[RunbookEntry, ...]:
-    """Read, validate and build the entries of one runbook file."""
+def load_entries(path: str, vocabulary: Vocabulary | None = None) -> tuple[RunbookEntry, ...]:
+    """Read, validate and build the entries of one runbook file (what it may name: the
+    kinds' `vocabulary`, None for the built-in kinds')."""
     try:
         text = Path(path).read_text(encoding="utf-8")
     except OSError as exc:
@@ -86,7 +92,7 @@ def load_entries(path: str) -> tuple[RunbookEntry, ...]:
     except UnicodeDecodeError as exc:
         raise RunbookError(path, f"cannot read runbook: not UTF-8 text ({exc.reason})") from None
     doc = _parse(path, text)
-    _validate(doc)
+    _validate(doc, vocabulary or built_in())
     _cross_check(doc)
     assert isinstance(doc.data, dict)  # the schema says so
     entries: list[dict[str, Any]] = doc.data["entries"]  # type: ignore[assignment]
@@ -106,12 +112,12 @@ def _parse(path: str, text: str) -> Document:
 
 
 @cache
-def _validator() -> schema_errors.SchemaValidator:
-    return schema_errors.validator(json.loads(SCHEMA_PATH.read_text(encoding="utf-8")))
+def _validator(vocabulary: Vocabulary) -> schema_errors.SchemaValidator:
+    return schema_errors.validator(schema(vocabulary))
 
 
-def _validate(doc: Document) -> None:
-    error = first_error(doc, _validator().iter_errors(doc.data), _WORDING)
+def _validate(doc: Document, vocabulary: Vocabulary) -> None:
+    error = first_error(doc, _validator(vocabulary).iter_errors(doc.data), _WORDING)
     if error is not None:
         raise error
 

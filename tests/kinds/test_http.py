@@ -20,6 +20,7 @@ from pytest_conntriage.demo.listeners import closed_port
 from pytest_conntriage.inventory.model import HttpGet, Inventory, Location, Policy, Service
 from pytest_conntriage.kinds.http import KIND, HttpCheck
 from pytest_conntriage.outcome import Outcome
+from pytest_conntriage.probe.http import HTTP_STATUS, HTTP_TIMEOUT, TLS_ERROR
 from pytest_conntriage.probe.result import Attempt
 from pytest_conntriage.report.properties import junit_properties
 from pytest_conntriage.triage.causes.http import from_check
@@ -182,7 +183,7 @@ def test_the_request_follows_the_get() -> None:
     [check] = KIND.plan(_inventory(_service((get,))))
     assert isinstance(check, HttpCheck)
     assert check.request.url == "https://www.example.com:8443/h"
-    assert KIND.facts(check, Attempt(Outcome.HTTP_STATUS, 1.0, "192.0.2.1", 8443)).url == (
+    assert KIND.facts(check, Attempt(HTTP_STATUS, 1.0, "192.0.2.1", 8443)).url == (
         "https://www.example.com:8443/h"
     )
 
@@ -202,12 +203,12 @@ def _facts(attempt: Attempt) -> tuple[Outcome, Facts]:
 
 
 def _tls(reason: str) -> Attempt:
-    return Attempt(Outcome.TLS_ERROR, 1.0, "127.0.0.1", 443, None, f"{reason}: words")
+    return Attempt(TLS_ERROR, 1.0, "127.0.0.1", 443, None, f"{reason}: words")
 
 
 def _status(status: int) -> Attempt:
     detail = f"GET http://a:80/ answered {status} X, expected 200"
-    return Attempt(Outcome.HTTP_STATUS, 1.0, "127.0.0.1", 80, None, detail)
+    return Attempt(HTTP_STATUS, 1.0, "127.0.0.1", 80, None, detail)
 
 
 FINDINGS = [
@@ -231,7 +232,7 @@ FINDINGS = [
     (_status(301), [("wrong-path-or-vhost", 85)]),
     (_status(403), [("wrong-path-or-vhost", 70)]),
     (_status(503), []),
-    (Attempt(Outcome.HTTP_TIMEOUT, 1.0, "127.0.0.1", 80), []),
+    (Attempt(HTTP_TIMEOUT, 1.0, "127.0.0.1", 80), []),
     (Attempt(Outcome.REFUSED, 1.0, "127.0.0.1", 80), []),
 ]
 
@@ -246,7 +247,7 @@ def test_the_failure_line_names_the_address_only_when_the_url_does_not() -> None
     get = HttpGet("/h", (200,), HERE, port=80)
     [by_name] = KIND.plan(_inventory(_service((get,))))
     detail = "GET http://api.example.com:80/h answered 503 X, expected 200"
-    attempt = Attempt(Outcome.HTTP_STATUS, 2.0, "192.0.2.1", 80, None, detail)
+    attempt = Attempt(HTTP_STATUS, 2.0, "192.0.2.1", 80, None, detail)
     assert KIND.explain(by_name, attempt) == f"{detail} from 192.0.2.1:80 after 2.0 ms"
     by_address = replace(by_name, target="192.0.2.1")
     assert KIND.explain(by_address, attempt) == f"{detail} after 2.0 ms"

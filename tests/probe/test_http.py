@@ -14,7 +14,12 @@ from pytest_conntriage.demo.http_servers import HttpServer, Pki, SilentListener,
 from pytest_conntriage.demo.listeners import closed_port
 from pytest_conntriage.outcome import Outcome
 from pytest_conntriage.probe.http import (
+    HTTP_MALFORMED,
+    HTTP_OK,
+    HTTP_STATUS,
+    HTTP_TIMEOUT,
     MAX_HEAD_BYTES,
+    TLS_ERROR,
     Exchange,
     Malformed,
     Phase,
@@ -203,30 +208,30 @@ def _exchange(phase: Phase = Phase.DONE, received: bytes = b"", **facts: object)
 
 
 VERDICTS = [
-    (_exchange(received=b"HTTP/1.1 200 OK\r\n\r\n"), Outcome.HTTP_OK, "answered 200 OK"),
-    (_exchange(received=b"HTTP/1.1 204 No Content\r\n\r\n"), Outcome.HTTP_OK, "204"),
+    (_exchange(received=b"HTTP/1.1 200 OK\r\n\r\n"), HTTP_OK, "answered 200 OK"),
+    (_exchange(received=b"HTTP/1.1 204 No Content\r\n\r\n"), HTTP_OK, "204"),
     (
         _exchange(received=b"HTTP/1.1 503 Service Unavailable\r\n\r\n"),
-        Outcome.HTTP_STATUS,
+        HTTP_STATUS,
         "answered 503 Service Unavailable, expected 200 or 204",
     ),
     (
         _exchange(received=b"HTTP/1.1 301 Moved\r\nLocation: https://api.test/\r\n\r\n"),
-        Outcome.HTTP_STATUS,
+        HTTP_STATUS,
         "Location: https://api.test/",
     ),
-    (_exchange(received=b"", closed=True), Outcome.HTTP_MALFORMED, "without answering"),
-    (_exchange(received=b"\x15\x03\x01\x00\x02\x02\x46"), Outcome.HTTP_MALFORMED, "not HTTP"),
-    (_exchange(Phase.RESPONSE, timed_out=True), Outcome.HTTP_TIMEOUT, "no complete answer"),
+    (_exchange(received=b"", closed=True), HTTP_MALFORMED, "without answering"),
+    (_exchange(received=b"\x15\x03\x01\x00\x02\x02\x46"), HTTP_MALFORMED, "not HTTP"),
+    (_exchange(Phase.RESPONSE, timed_out=True), HTTP_TIMEOUT, "no complete answer"),
     (
         _exchange(Phase.RESPONSE, b"HTTP/1.1 200", timed_out=True),
-        Outcome.HTTP_TIMEOUT,
+        HTTP_TIMEOUT,
         "(12 bytes of it)",
     ),
-    (_exchange(Phase.HANDSHAKE, timed_out=True), Outcome.HTTP_TIMEOUT, "TLS handshake"),
+    (_exchange(Phase.HANDSHAKE, timed_out=True), HTTP_TIMEOUT, "TLS handshake"),
     (
         _exchange(Phase.HANDSHAKE, error=_verify_error(10, "certificate has expired")),
-        Outcome.TLS_ERROR,
+        TLS_ERROR,
         "certificate-expired: certificate verify failed",
     ),
     (
@@ -241,7 +246,7 @@ VERDICTS = [
     ),
     (
         _exchange(Phase.RESPONSE, error=_ssl_error("TLSV13_ALERT_CERTIFICATE_REQUIRED", "cert")),
-        Outcome.TLS_ERROR,
+        TLS_ERROR,
         "client-certificate",
     ),
 ]
@@ -273,7 +278,7 @@ def test_a_handshake_errno_is_the_systems_never_openssls() -> None:
     reset = judge(
         _exchange(Phase.HANDSHAKE, error=ConnectionResetError(errno.ECONNRESET, "r")), (200,)
     )
-    assert (reset.outcome, reset.errno) == (Outcome.TLS_ERROR, errno.ECONNRESET)
+    assert (reset.outcome, reset.errno) == (TLS_ERROR, errno.ECONNRESET)
 
 
 @pytest.mark.parametrize(
@@ -298,7 +303,7 @@ def get(address: str, request: Request, timeout: float = 2.0, expected: int = 20
 def test_the_expected_status_passes_and_the_request_is_what_was_asked() -> None:
     with HttpServer("127.0.0.2", {"/healthz": response(200, "OK")}) as server:
         attempt = get("127.0.0.2", Request("/healthz", "api.test", server.port))
-    assert attempt.outcome is Outcome.HTTP_OK
+    assert attempt.outcome is HTTP_OK
     assert attempt.detail == f"GET http://api.test:{server.port}/healthz answered 200 OK"
     assert server.requests[0].startswith(
         f"GET /healthz HTTP/1.1\r\nHost: api.test:{server.port}\r\n".encode()
@@ -310,9 +315,9 @@ def test_another_status_is_a_status_mismatch() -> None:
     with HttpServer("127.0.0.2", answers) as server:
         attempt = get("127.0.0.2", Request("/healthz", "127.0.0.2", server.port))
         missing = get("127.0.0.2", Request("/nope", "127.0.0.2", server.port))
-    assert attempt.outcome is Outcome.HTTP_STATUS
+    assert attempt.outcome is HTTP_STATUS
     assert "answered 503 Service Unavailable, expected 200; Server: edge" in attempt.detail
-    assert missing.outcome is Outcome.HTTP_STATUS
+    assert missing.outcome is HTTP_STATUS
     assert "404 Not Found" in missing.detail
 
 
@@ -325,7 +330,7 @@ def test_a_closed_port_is_refused_as_tcp_says() -> None:
 def test_a_server_that_never_answers_times_out_within_the_timeout() -> None:
     with SilentListener("127.0.0.2") as listener:
         attempt = get("127.0.0.2", Request("/", "127.0.0.2", listener.port), timeout=0.3)
-    assert attempt.outcome is Outcome.HTTP_TIMEOUT
+    assert attempt.outcome is HTTP_TIMEOUT
     assert 250 <= attempt.elapsed_ms < 1500
 
 
@@ -333,7 +338,7 @@ def test_a_tls_server_that_never_answers_times_out_in_the_handshake() -> None:
     with SilentListener("127.0.0.2") as listener:
         request = Request("/", "127.0.0.2", listener.port, Tls())
         attempt = get("127.0.0.2", request, timeout=0.3)
-    assert attempt.outcome is Outcome.HTTP_TIMEOUT
+    assert attempt.outcome is HTTP_TIMEOUT
     assert "TLS handshake" in attempt.detail
     assert attempt.elapsed_ms < 1500
 
@@ -341,14 +346,14 @@ def test_a_tls_server_that_never_answers_times_out_in_the_handshake() -> None:
 def test_an_application_that_hangs_after_the_request_times_out() -> None:
     with HttpServer("127.0.0.2", {"/slow": None}) as server:
         attempt = get("127.0.0.2", Request("/slow", "127.0.0.2", server.port), timeout=0.3)
-    assert attempt.outcome is Outcome.HTTP_TIMEOUT
+    assert attempt.outcome is HTTP_TIMEOUT
     assert "no complete answer" in attempt.detail
 
 
 def test_a_server_closing_without_an_answer_is_malformed() -> None:
     with HttpServer("127.0.0.2", {"/": b""}) as server:
         attempt = get("127.0.0.2", Request("/", "127.0.0.2", server.port))
-    assert attempt.outcome is Outcome.HTTP_MALFORMED
+    assert attempt.outcome is HTTP_MALFORMED
     assert "without answering" in attempt.detail
 
 
@@ -356,7 +361,7 @@ def test_endless_headers_are_read_only_up_to_the_cap() -> None:
     endless = b"HTTP/1.1 200 OK\r\n" + b"X-Pad: " + b"a" * (4 * MAX_HEAD_BYTES) + b"\r\n\r\n"
     with HttpServer("127.0.0.2", {"/": endless}) as server:
         attempt = get("127.0.0.2", Request("/", "127.0.0.2", server.port))
-    assert attempt.outcome is Outcome.HTTP_OK
+    assert attempt.outcome is HTTP_OK
 
 
 @pytest.fixture(scope="module")
@@ -369,15 +374,15 @@ def test_tls_with_the_ca_given_passes(pki: Pki) -> None:
         request = Request("/", "localhost", server.port, Tls(ca_file=str(pki.ca_file)))
         attempt = get("127.0.0.1", request)
         by_address = get("127.0.0.1", Request("/", "127.0.0.1", server.port, request.tls))
-    assert attempt.outcome is Outcome.HTTP_OK
+    assert attempt.outcome is HTTP_OK
     assert attempt.detail.startswith(f"GET https://localhost:{server.port}/ answered 200")
-    assert by_address.outcome is Outcome.HTTP_OK  # the certificate names 127.0.0.1 too
+    assert by_address.outcome is HTTP_OK  # the certificate names 127.0.0.1 too
 
 
 def test_tls_against_the_system_cas_fails_verification_for_a_private_ca(pki: Pki) -> None:
     with HttpServer("127.0.0.1", {"/": response(200, "OK")}, pki.server_context()) as server:
         attempt = get("127.0.0.1", Request("/", "localhost", server.port, Tls()))
-    assert attempt.outcome is Outcome.TLS_ERROR
+    assert attempt.outcome is TLS_ERROR
     assert attempt.detail.startswith("unknown-issuer: certificate verify failed")
 
 
@@ -385,7 +390,7 @@ def test_tls_without_verification_passes_anything(pki: Pki) -> None:
     context = pki.server_context(self_signed=True, expired=True)
     with HttpServer("127.0.0.1", {"/": response(200, "OK")}, context) as server:
         attempt = get("127.0.0.1", Request("/", "other.test", server.port, Tls(verify=False)))
-    assert attempt.outcome is Outcome.HTTP_OK
+    assert attempt.outcome is HTTP_OK
 
 
 @pytest.mark.parametrize(
@@ -404,7 +409,7 @@ def test_a_certificate_that_fails_verification_says_why(
     with HttpServer("127.0.0.1", {"/": response(200, "OK")}, context) as server:
         request = Request("/", vhost, server.port, Tls(ca_file=str(pki.ca_file)))
         attempt = get("127.0.0.1", request)
-    assert attempt.outcome is Outcome.TLS_ERROR
+    assert attempt.outcome is TLS_ERROR
     assert attempt.detail.startswith(f"{reason}: certificate verify failed")
 
 
@@ -416,14 +421,14 @@ def test_an_old_protocol_version_is_a_tls_error(pki: Pki) -> None:
     with HttpServer("127.0.0.1", {"/": response(200, "OK")}, context) as server:
         request = Request("/", "localhost", server.port, Tls(ca_file=str(pki.ca_file)))
         attempt = get("127.0.0.1", request)
-    assert attempt.outcome is Outcome.TLS_ERROR
+    assert attempt.outcome is TLS_ERROR
     assert attempt.detail.startswith("protocol-version: ")
 
 
 def test_tls_to_a_plain_http_port_is_not_tls() -> None:
     with HttpServer("127.0.0.2", {"/": response(200, "OK")}) as server:
         attempt = get("127.0.0.2", Request("/", "127.0.0.2", server.port, Tls()))
-    assert attempt.outcome is Outcome.TLS_ERROR
+    assert attempt.outcome is TLS_ERROR
     assert attempt.detail.startswith("not-tls: ")
 
 
@@ -433,7 +438,7 @@ def test_a_tls_alert_to_plain_http_is_malformed_at_once() -> None:
     alert = b"\x15\x03\x01\x00\x02\x02\x46"
     with HttpServer("127.0.0.2", {"/": alert}, hold=True) as server:
         attempt = get("127.0.0.2", Request("/", "127.0.0.2", server.port), timeout=5)
-    assert attempt.outcome is Outcome.HTTP_MALFORMED
+    assert attempt.outcome is HTTP_MALFORMED
     assert "does not start with a status line: b'\\x15\\x03" in attempt.detail
     assert attempt.elapsed_ms < 2000
 

@@ -11,10 +11,21 @@ import yaml
 from jsonschema import Draft202012Validator
 
 from pytest_conntriage.outcome import Outcome
-from pytest_conntriage.runbook import BUNDLED_DIR, SCHEMA_PATH, load_entries, load_runbook
+from pytest_conntriage.probe.http import HTTP_MALFORMED, HTTP_STATUS, HTTP_TIMEOUT, TLS_ERROR
+from pytest_conntriage.runbook import (
+    BUNDLED_DIR,
+    SCHEMA_PATH,
+    load_entries,
+    load_runbook,
+    vocabulary,
+)
 from pytest_conntriage.runbook.model import Diagnostic, Platform, Runbook, Side, Step
 from pytest_conntriage.runbook.template import PLACEHOLDERS
+from pytest_conntriage.runbook.vocabulary import built_in
 from pytest_conntriage.triage.model import Facts
+
+# Every outcome the built-in kinds can report: the core taxonomy and each kind's own.
+OUTCOMES = built_in().outcomes
 
 BUNDLED = Path(BUNDLED_DIR) / "tcp-connectivity.yaml"
 REFERENCE = "The Triage Manual — Batch Entry: Connection refused / connection timeout"
@@ -133,23 +144,23 @@ def test_indicators_prevention_and_tools(runbook: Runbook) -> None:
 
 
 HTTP_ANSWERS = {
-    Outcome.HTTP_STATUS,
-    Outcome.TLS_ERROR,
-    Outcome.HTTP_MALFORMED,
-    Outcome.HTTP_TIMEOUT,
+    HTTP_STATUS,
+    TLS_ERROR,
+    HTTP_MALFORMED,
+    HTTP_TIMEOUT,
 }
 
 
 def test_entry_explains_every_failure_outcome_but_not_open(runbook: Runbook) -> None:
     # What an http check sees once connected is the http-endpoint entry's.
     explained = runbook.entries[0].outcomes
-    failures = {o for o in Outcome if not o.is_success} - {Outcome.PROBE_ERROR} - HTTP_ANSWERS
+    failures = {o for o in OUTCOMES if not o.is_success} - {Outcome.PROBE_ERROR} - HTTP_ANSWERS
     assert explained == failures
 
 
 def test_the_bundled_entries_explain_every_failure_each_once() -> None:
     entries = load_runbook([]).entries
-    failures = {o for o in Outcome if not o.is_success} - {Outcome.PROBE_ERROR}
+    failures = {o for o in OUTCOMES if not o.is_success} - {Outcome.PROBE_ERROR}
     assert set().union(*(e.outcomes for e in entries)) == failures
     http = next(e for e in entries if e.id == "http-endpoint")
     assert http.outcomes == HTTP_ANSWERS
@@ -164,7 +175,7 @@ def test_bundled_file_validates_against_the_published_schema() -> None:
 
 def test_schema_knows_exactly_the_outcomes_a_cause_can_name() -> None:
     schema = json.loads(SCHEMA_PATH.read_text())
-    names = {o.value for o in Outcome} - {"resolved", "probe-error"}
+    names = {o.value for o in OUTCOMES} - {"resolved", "probe-error"}
     assert set(schema["$defs"]["outcome"]["enum"]) == names
     assert set(schema["$defs"]["cause"]["properties"]["outcomes"]["properties"]) == names
 
@@ -267,3 +278,8 @@ def test_the_example_in_the_docs_is_a_valid_runbook(tmp_path: Path) -> None:
     assert entry.id == "tcp-proxy"
     runbook = load_runbook([str(path)])
     assert runbook.entry_for(Outcome.REFUSED) is runbook.entries[-1]
+
+
+def test_the_published_schema_is_the_assembly_for_the_built_in_kinds() -> None:
+    # Regenerate with `python -m pytest_conntriage.runbook.vocabulary`.
+    assert json.loads(SCHEMA_PATH.read_text()) == vocabulary.schema(built_in())

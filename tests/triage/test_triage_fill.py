@@ -11,9 +11,13 @@ from pytest_conntriage.outcome import Outcome
 from pytest_conntriage.runbook import load_runbook
 from pytest_conntriage.runbook.model import Side
 from pytest_conntriage.runbook.template import TemplateError, placeholders, render
+from pytest_conntriage.runbook.vocabulary import built_in
 from pytest_conntriage.triage import diagnose
 from pytest_conntriage.triage.fill import command, prose
 from pytest_conntriage.triage.model import Facts, split_resolver
+
+# Every outcome the built-in kinds can report: the core taxonomy and each kind's own.
+OUTCOMES = built_in().outcomes
 
 HOSTILE = [
     "x;rm -rf /",
@@ -134,7 +138,7 @@ FACT_SETS = {
 def test_no_placeholder_reaches_any_diagnosis(facts: Facts) -> None:
     """Every outcome, every kind of check: every word a diagnosis prints is filled."""
     runbook = load_runbook([])
-    for outcome in Outcome:
+    for outcome in OUTCOMES:
         d = diagnose(outcome, facts, runbook)
         if d is None:
             continue

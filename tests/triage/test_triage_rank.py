@@ -8,11 +8,16 @@ import sys
 import pytest
 
 from pytest_conntriage.outcome import Outcome
+from pytest_conntriage.probe.http import HTTP_MALFORMED, HTTP_STATUS, HTTP_TIMEOUT, TLS_ERROR
 from pytest_conntriage.runbook import load_runbook
 from pytest_conntriage.runbook.model import Runbook
+from pytest_conntriage.runbook.vocabulary import built_in
 from pytest_conntriage.triage import Finding, Template, diagnose
 from pytest_conntriage.triage.model import Diagnosis, Facts, Verdict
 from pytest_conntriage.triage.rank import verdict
+
+# Every outcome the built-in kinds can report: the core taxonomy and each kind's own.
+OUTCOMES = built_in().outcomes
 
 LIKELY, POSSIBLE, CONFIRMED = Verdict.LIKELY, Verdict.POSSIBLE, Verdict.CONFIRMED
 
@@ -60,11 +65,11 @@ HEADS = [
     (Outcome.BLOCKED, BY_ADDRESS, [("host-firewall", CONFIRMED)]),
     (Outcome.INACTIVE, BY_ADDRESS, [("service-down", CONFIRMED)]),
     # An http check that connected (its connect failures are the tcp rows above).
-    (Outcome.HTTP_STATUS, HTTP, [("app-unhealthy", LIKELY), ("wrong-path-or-vhost", POSSIBLE)]),
-    (Outcome.HTTP_MALFORMED, HTTP, [("wrong-protocol", LIKELY)]),
-    (Outcome.HTTP_TIMEOUT, HTTP, [("app-unhealthy", POSSIBLE), ("overloaded", POSSIBLE)]),
+    (HTTP_STATUS, HTTP, [("app-unhealthy", LIKELY), ("wrong-path-or-vhost", POSSIBLE)]),
+    (HTTP_MALFORMED, HTTP, [("wrong-protocol", LIKELY)]),
+    (HTTP_TIMEOUT, HTTP, [("app-unhealthy", POSSIBLE), ("overloaded", POSSIBLE)]),
     # Before the kind's finding from the handshake's reason, every TLS cause is a guess.
-    (Outcome.TLS_ERROR, HTTP, [("certificate-expired", POSSIBLE)]),
+    (TLS_ERROR, HTTP, [("certificate-expired", POSSIBLE)]),
 ]
 
 
@@ -98,7 +103,7 @@ def test_ranking_head_per_outcome(
 
 def test_every_failure_outcome_is_covered_by_the_table() -> None:
     covered = {outcome for outcome, _, _ in HEADS}
-    assert covered == {o for o in Outcome if not o.is_success} - {Outcome.PROBE_ERROR}
+    assert covered == {o for o in OUTCOMES if not o.is_success} - {Outcome.PROBE_ERROR}
 
 
 @pytest.mark.parametrize("outcome", [Outcome.OPEN, Outcome.RESOLVED, Outcome.PROBE_ERROR])

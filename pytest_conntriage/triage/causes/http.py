@@ -12,6 +12,7 @@ not-ready cause is the tcp entry's too, and triage.causes.service decides it.)
 from __future__ import annotations
 
 from ...outcome import Outcome
+from ...probe.http import HTTP_STATUS, TLS_ERROR
 from ..model import Facts, template
 from ..rank import Finding
 from ..rules import CauseRules
@@ -43,14 +44,14 @@ _TLS = {
 
 
 def from_check(outcome: Outcome, facts: Facts) -> tuple[Finding, ...]:
-    if outcome is Outcome.TLS_ERROR and facts.tls_error is not None:
+    if outcome is TLS_ERROR and facts.tls_error is not None:
         bears = _TLS.get(facts.tls_error)
         if bears is None:
             return ()
         line = template("the TLS handshake with {url} failed: {tls_error}")
         return (Finding(bears[0], bears[1], line),)
     status = facts.status
-    if outcome is not Outcome.HTTP_STATUS or status is None:
+    if outcome is not HTTP_STATUS or status is None:
         return ()
     if status in (502, 504):
         said = "{url} answered {status}: a proxy that reached no backend"
