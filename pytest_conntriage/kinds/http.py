@@ -2,8 +2,9 @@
 
 Everything up to the connect is the tcp kind's (names resolved, every address tried,
 the connect's outcome and its evidence and triage); after it, probe.http decides what
-came back. A TLS failure's reason and an answered status are facts of the check
-(Facts.tls_error, Facts.status): triage.causes.http weighs the http-endpoint entry's
+came back. A TLS failure's reason and an answered status are the check's own facts
+(HttpFacts, in Facts.own; its placeholders {url} {ca_file} {status} {tls_error} are
+the http runbook entry's): triage.causes.http weighs the http-endpoint entry's
 causes from them, with no host evidence needed.
 """
 
@@ -27,6 +28,7 @@ from ..probe.http import (
     tls_reason,
 )
 from ..probe.result import Attempt, ProbeResult
+from ..triage.causes.http import HttpFacts
 from ..triage.model import Facts
 from .dns import ms
 from .protocol import Investigation, ProbeContext
@@ -67,6 +69,8 @@ class HttpKind(TcpKind):
     # What an http check sees once connected (the http-endpoint entry's outcomes). Any
     # other outcome is a connect's (or a name's), triaged as the tcp kind does.
     outcomes = ANSWERS
+    # The values its runbook entry's templates may use besides the core ones.
+    placeholders = HttpFacts.words
 
     def plan(self, inventory: Inventory) -> Iterator[HttpCheck]:
         for service in inventory.services:
@@ -124,13 +128,13 @@ class HttpKind(TcpKind):
         assert isinstance(check, HttpCheck)
         request = check.request
         tls = request.tls
-        return replace(
-            super().facts(check, attempt),
+        own = HttpFacts(
             url=request.url,
             ca_file=tls.ca_file if tls is not None and tls.verify else None,
             status=answered_status(attempt),
             tls_error=tls_reason(attempt),
         )
+        return replace(super().facts(check, attempt), own=own)
 
     # -- words -------------------------------------------------------------------------
 

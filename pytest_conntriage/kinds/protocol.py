@@ -9,8 +9,9 @@ here; KindDefaults gives the ones most kinds do not need to change.
 
 from __future__ import annotations
 
-from collections.abc import Hashable, Iterable, Sequence
+from collections.abc import Hashable, Iterable, Mapping, Sequence
 from dataclasses import dataclass
+from types import MappingProxyType
 from typing import TYPE_CHECKING, Any, Protocol, TypeVar
 
 from ..outcome import Outcome
@@ -110,6 +111,13 @@ class Kind(Protocol[C]):
         taxonomy of outcome.py: the names a runbook may then weigh causes by."""
         ...
 
+    @property
+    def placeholders(self) -> Mapping[str, str]:
+        """The kind's own runbook placeholders (beyond runbook.template's core ones),
+        each with the words prose says when its value is not known: {"status":
+        "another status"}. Its facts' `own` part (triage.model.KindFacts) fills them."""
+        ...
+
     def plan(self, inventory: Inventory) -> Iterable[C]:
         """The checks of this kind the inventory asks for, in inventory order. Nothing is
         resolved or connected to: ids come from the inventory alone."""
@@ -174,6 +182,7 @@ class KindDefaults:
     # The kind's module-level variable holding this instance, for pickle.
     instance_name: str = "KIND"
     outcomes: tuple[Outcome, ...] = ()  # only the core taxonomy's
+    placeholders: Mapping[str, str] = MappingProxyType({})  # only the core ones
 
     def __reduce__(self) -> str:
         return self.instance_name

@@ -92,8 +92,9 @@ def load_entries(path: str, vocabulary: Vocabulary | None = None) -> tuple[Runbo
     except UnicodeDecodeError as exc:
         raise RunbookError(path, f"cannot read runbook: not UTF-8 text ({exc.reason})") from None
     doc = _parse(path, text)
-    _validate(doc, vocabulary or built_in())
-    _cross_check(doc)
+    words = vocabulary or built_in()
+    _validate(doc, words)
+    _cross_check(doc, words)
     assert isinstance(doc.data, dict)  # the schema says so
     entries: list[dict[str, Any]] = doc.data["entries"]  # type: ignore[assignment]
     return tuple(_entry(doc.path, entry) for entry in entries)
@@ -181,14 +182,14 @@ def _error(doc: Document, where: DocPath, message: str) -> RunbookError:
 # -- cross-references and templates --------------------------------------------------
 
 
-def _cross_check(doc: Document) -> None:
+def _cross_check(doc: Document, vocabulary: Vocabulary) -> None:
     """What a schema cannot say: ids unique, references resolve, placeholders known."""
-    problems = list(_problems(doc))
+    problems = list(_problems(doc, frozenset(vocabulary.placeholders)))
     if problems:
         raise min(problems, key=lambda p: p.mark or (0, 0))
 
 
-def _problems(doc: Document) -> Iterator[RunbookError]:
+def _problems(doc: Document, values: frozenset[str]) -> Iterator[RunbookError]:
     assert isinstance(doc.data, dict)  # the schema says so
     entries: list[dict[str, Any]] = doc.data["entries"]  # type: ignore[assignment]
     yield from _duplicates(doc, ("entries",), entries, "entry")
@@ -213,7 +214,7 @@ def _problems(doc: Document) -> Iterator[RunbookError]:
                         )
         for where, text in _templates(base, entry):
             try:
-                placeholders(text)
+                placeholders(text, values)
             except TemplateError as exc:
                 yield _error(doc, where, str(exc))
 

@@ -5,36 +5,34 @@ from __future__ import annotations
 import difflib
 import functools
 import string
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Collection, Mapping
+from types import MappingProxyType
 
-# The values triage knows about a failure (triage.model.Facts.values() yields exactly
-# these). resolver_address and resolver_port split `resolver` ("127.0.0.1:5353") for
-# tools such as dig that take the two apart (`dig @ADDRESS -p PORT`). systemd_unit is
-# the unit unless the target host was found to run without systemd; plain_unit is the
-# unit only on such a host (its process is found by the unit's name): a step or
-# command that names one of them is only shown where it fits the host.
-PLACEHOLDERS = frozenset(
+# The values triage knows about any failure (triage.model.Facts.values() yields these,
+# then the check's kind adds its own: Kind.placeholders), each with the words prose
+# says when it is not known. resolver_address and resolver_port split `resolver`
+# ("127.0.0.1:5353") for tools such as dig that take the two apart (`dig @ADDRESS -p
+# PORT`). systemd_unit is the unit unless the target host was found to run without
+# systemd; plain_unit is the unit only on such a host (its process is found by the
+# unit's name): a step or command that names one of them is only shown where it fits.
+CORE_PLACEHOLDERS: Mapping[str, str] = MappingProxyType(
     {
-        "host",
-        "address",
-        "port",
-        "name",
-        "resolver",
-        "resolver_address",
-        "resolver_port",
-        "unit",
-        "systemd_unit",
-        "plain_unit",
-        "service",
-        "vantage",
-        "listen",
-        "icmp",
-        "icmp_from",
-        "idle",
-        "url",
-        "ca_file",
-        "status",
-        "tls_error",
+        "host": "the host",
+        "address": "its address",
+        "port": "the port",
+        "name": "the name",
+        "resolver": "the resolver",
+        "resolver_address": "the resolver",
+        "resolver_port": "its port",
+        "unit": "its unit",
+        "systemd_unit": "its unit",
+        "plain_unit": "its process",
+        "service": "the service",
+        "vantage": "the client",
+        "listen": "the expected address",
+        "icmp": "an ICMP error",
+        "icmp_from": "a router",
+        "idle": "a while",
     }
 )
 
@@ -45,8 +43,9 @@ class TemplateError(ValueError):
     """A template that names an unknown value or whose braces do not pair up."""
 
 
-def placeholders(template: str) -> tuple[str, ...]:
-    """The names `template` uses, in order; TemplateError if it is malformed or unknown."""
+def placeholders(template: str, known: Collection[str] = CORE_PLACEHOLDERS) -> tuple[str, ...]:
+    """The names `template` uses, in order; TemplateError if it is malformed or names a
+    value not in `known` (the run's: runbook.vocabulary)."""
     names: list[str] = []
     for _, field_name, spec, conversion in _parse(template):
         if field_name is None:
@@ -58,8 +57,8 @@ def placeholders(template: str) -> tuple[str, ...]:
                 f"placeholder {{{field_name}}} cannot have a format or conversion"
                 " (write {{ and }} for literal braces)"
             )
-        if field_name not in PLACEHOLDERS:
-            raise TemplateError(_unknown(field_name))
+        if field_name not in known:
+            raise TemplateError(_unknown(field_name, known))
         names.append(field_name)
     return tuple(names)
 
@@ -78,8 +77,9 @@ def render(
     otherwise: Mapping[str, str] | None = None,
 ) -> str:
     """Fill `template`; `quote` wraps each known value. A value it lacks is taken from
-    `otherwise` (words that stand for it), else stays `<name>`: callers that print
-    check `missing()` first, so that no placeholder ever reaches a person."""
+    `otherwise` (words that stand for it; "the ca file" for one it lacks), else stays
+    `<name>`: callers that print check `missing()` first, so that no placeholder ever
+    reaches a person."""
     out: list[str] = []
     for literal, field_name, _, _ in _parse(template):
         out.append(literal)
@@ -88,8 +88,9 @@ def render(
         value = values.get(field_name)
         if value is not None:
             out.append(quote(value) if quote else value)
-        elif otherwise is not None and field_name in otherwise:
-            out.append(otherwise[field_name])
+        elif otherwise is not None:
+            # A kind's placeholder whose words did not come with the facts: still words.
+            out.append(otherwise.get(field_name) or "the " + field_name.replace("_", " "))
         else:
             out.append(f"<{field_name}>")
     return "".join(out)
@@ -107,8 +108,8 @@ def _parse(template: str) -> tuple[tuple[str, str | None, str | None, str | None
         ) from None
 
 
-def _unknown(name: str) -> str:
-    close = difflib.get_close_matches(name, sorted(PLACEHOLDERS), n=1)
+def _unknown(name: str, known: Collection[str]) -> str:
+    close = difflib.get_close_matches(name, sorted(known), n=1)
     if close:
         return f"unknown placeholder {{{name}}} (did you mean {{{close[0]}}}?)"
-    return f"unknown placeholder {{{name}}} (known: {', '.join(sorted(PLACEHOLDERS))})"
+    return f"unknown placeholder {{{name}}} (known: {', '.join(sorted(known))})"

@@ -1,5 +1,6 @@
 """What a runbook may name, from the run's check kinds: their outcomes (the core taxonomy
-and each kind's own). The runbook's JSON Schema is the published schema.json with these
+and each kind's own) and the placeholders its templates may use (the core ones and each
+kind's own: Kind.placeholders). The runbook's JSON Schema is the published schema.json with these
 filled in: the file holds the built-in kinds' (tests check it is exactly that), a run
 with a plugin's kind validates against its own assembly."""
 
@@ -14,6 +15,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from ..outcome import CORE, Outcome
+from .template import CORE_PLACEHOLDERS
 
 if TYPE_CHECKING:
     from ..kinds.protocol import Kind
@@ -27,17 +29,21 @@ _NEVER_A_CAUSE = frozenset({Outcome.RESOLVED, Outcome.PROBE_ERROR})
 
 @dataclass(frozen=True)
 class Vocabulary:
-    """The words a run's runbooks may use: every outcome its kinds can report."""
+    """The words a run's runbooks may use: every outcome its kinds can report, every
+    value their templates can be filled with."""
 
     outcomes: tuple[Outcome, ...] = CORE
+    placeholders: tuple[str, ...] = tuple(CORE_PLACEHOLDERS)
 
     @classmethod
     def of(cls, kinds: Iterable[Kind[Any]]) -> Vocabulary:
-        """The core taxonomy, then each kind's own outcomes, in kind order."""
+        """The core taxonomy and placeholders, then each kind's own, in kind order."""
         outcomes = dict.fromkeys(CORE)
+        names = dict.fromkeys(CORE_PLACEHOLDERS)
         for kind in kinds:
             outcomes.update(dict.fromkeys(kind.outcomes))
-        return cls(tuple(outcomes))
+            names.update(dict.fromkeys(kind.placeholders))
+        return cls(tuple(outcomes), tuple(names))
 
     @property
     def nameable(self) -> tuple[str, ...]:
@@ -61,6 +67,7 @@ def schema(vocabulary: Vocabulary) -> dict[str, Any]:
     definitions["cause"]["properties"]["outcomes"]["properties"] = {
         name: {"$ref": "#/$defs/fit"} for name in names
     }
+    definitions["step"]["properties"]["unless"]["items"]["enum"] = list(vocabulary.placeholders)
     return assembled
 
 

@@ -7,7 +7,7 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 
 from ..runbook.model import Diagnostic, Resolution, Side, Step
-from ..runbook.template import missing, render
+from ..runbook.template import CORE_PLACEHOLDERS, missing, render
 
 
 @dataclass(frozen=True)
@@ -32,35 +32,13 @@ class FilledDiagnostic:
     tells: str
 
 
-# What prose says where a value is not known: words, never a <placeholder>.
-UNKNOWN_WORDS: Mapping[str, str] = {
-    "host": "the host",
-    "address": "its address",
-    "port": "the port",
-    "name": "the name",
-    "resolver": "the resolver",
-    "resolver_address": "the resolver",
-    "resolver_port": "its port",
-    "unit": "its unit",
-    "systemd_unit": "its unit",
-    "plain_unit": "its process",
-    "service": "the service",
-    "vantage": "the client",
-    "listen": "the expected address",
-    "icmp": "an ICMP error",
-    "icmp_from": "a router",
-    "idle": "a while",
-    "url": "the URL",
-    "ca_file": "the CA file",
-    "status": "another status",
-    "tls_error": "a TLS error",
-}
-
-
-def prose(template: str, values: Mapping[str, str]) -> str:
+def prose(
+    template: str, values: Mapping[str, str], words: Mapping[str, str] = CORE_PLACEHOLDERS
+) -> str:
     """Text for a person to read: values go in as they are; an unknown one is worded
-    (UNKNOWN_WORDS), never left as a placeholder."""
-    return render(template, values, otherwise=UNKNOWN_WORDS)
+    (`words`: the core placeholders' and the check's kind's), never left as a
+    placeholder."""
+    return render(template, values, otherwise=words)
 
 
 def command(template: str, values: Mapping[str, str], prefer: Sequence[str] = ()) -> str:
@@ -73,30 +51,36 @@ def command(template: str, values: Mapping[str, str], prefer: Sequence[str] = ()
     return ""
 
 
-def step(item: Step, values: Mapping[str, str]) -> FilledStep | None:
+def step(
+    item: Step, values: Mapping[str, str], words: Mapping[str, str] = CORE_PLACEHOLDERS
+) -> FilledStep | None:
     """The step filled in; None when it does not apply (its text names a value not
     known, or `unless` one that is). A command that cannot be filled is left out."""
     if missing(item.text, values) or any(name in values for name in item.unless):
         return None
-    return FilledStep(prose(item.text, values), command(item.command, values, item.prefer))
+    return FilledStep(prose(item.text, values, words), command(item.command, values, item.prefer))
 
 
-def resolution(item: Resolution, values: Mapping[str, str]) -> FilledResolution:
-    steps = (step(s, values) for s in item.steps)
+def resolution(
+    item: Resolution, values: Mapping[str, str], words: Mapping[str, str] = CORE_PLACEHOLDERS
+) -> FilledResolution:
+    steps = (step(s, values, words) for s in item.steps)
     return FilledResolution(
-        item.id, prose(item.title, values), tuple(s for s in steps if s is not None)
+        item.id, prose(item.title, values, words), tuple(s for s in steps if s is not None)
     )
 
 
-def diagnostic(item: Diagnostic, values: Mapping[str, str]) -> FilledDiagnostic | None:
+def diagnostic(
+    item: Diagnostic, values: Mapping[str, str], words: Mapping[str, str] = CORE_PLACEHOLDERS
+) -> FilledDiagnostic | None:
     """The diagnostic filled in; None when its command cannot be (left out)."""
     filled = command(item.command, values, item.prefer)
     if not filled:
         return None
     return FilledDiagnostic(
         item.id,
-        prose(item.title, values),
+        prose(item.title, values, words),
         item.side,
         filled,
-        prose(item.tells, values),
+        prose(item.tells, values, words),
     )

@@ -6,9 +6,11 @@ import functools
 from collections.abc import Mapping
 from dataclasses import dataclass, field, fields
 from enum import Enum
+from typing import Protocol
 
 from ..outcome import Outcome
 from ..runbook.model import Cause, Resolution, RunbookEntry
+from ..runbook.template import CORE_PLACEHOLDERS
 from . import fill
 from .fill import FilledDiagnostic, FilledResolution, FilledStep
 
@@ -19,6 +21,7 @@ __all__ = [
     "FilledDiagnostic",
     "FilledResolution",
     "FilledStep",
+    "KindFacts",
     "RankedCause",
     "Score",
     "Template",
@@ -81,10 +84,13 @@ def _templates(text: str) -> Template:
     return Template(text)
 
 
-def words(line: EvidenceLine, values: Mapping[str, str]) -> str:
-    """An evidence line as a person reads it: a Template filled, data as it is."""
+def words(
+    line: EvidenceLine, values: Mapping[str, str], unknown: Mapping[str, str] = CORE_PLACEHOLDERS
+) -> str:
+    """An evidence line as a person reads it: a Template filled (`unknown`: what a value
+    not known is worded as), data as it is."""
     if isinstance(line, Template):
-        return fill.prose(line.text, values)
+        return fill.prose(line.text, values, unknown)
     return line
 
 
@@ -114,20 +120,17 @@ class Facts:
     icmp: str | None = None  # the ICMP error that ended the connect: "admin-prohibited", ...
     icmp_from: str | None = None  # who sent it: the target itself, or a router on the way
     idle: str | None = None  # an idle check whose connection was established: "30 s"
-    url: str | None = None  # an http check's GET: "https://api.example.com:443/healthz"
-    ca_file: str | None = None  # the CA file an http check verifies against, if not the system's
-    status: int | None = None  # the HTTP status an http check got back
-    tls_error: str | None = None  # why an http check's handshake failed (probe.http's word)
     # Whether the target host runs systemd: None when its evidence did not say.
     systemd: bool | None = None
+    # The check's kind's own facts (http's URL and status...): what fills its placeholders.
+    own: KindFacts | None = None
 
     def values(self) -> dict[str, str]:
-        """The known values by placeholder name (runbook.template.PLACEHOLDERS)."""
-        known = {
-            f.name: str(v)
-            for f in fields(self)
-            if f.name != "systemd" and (v := getattr(self, f.name)) is not None
-        }
+        """The known values by placeholder name (runbook.template.CORE_PLACEHOLDERS,
+        then the kind's own)."""
+        known = {f.name: str(v) for f in _VALUE_FIELDS if (v := getattr(self, f.name)) is not None}
+        if self.own is not None:
+            known.update(self.own.values())
         if self.unit:
             # systemctl and journalctl fit a host with systemd, or one not known to lack it.
             known["systemd_unit" if self.systemd is not False else "plain_unit"] = self.unit
@@ -135,6 +138,32 @@ class Facts:
             # dig and friends take the resolver's address and port apart: `@ADDR -p PORT`.
             known["resolver_address"], known["resolver_port"] = split_resolver(self.resolver)
         return known
+
+    @property
+    def words(self) -> Mapping[str, str]:
+        """What prose says for each placeholder whose value is not known."""
+        if self.own is None:
+            return CORE_PLACEHOLDERS
+        return {**CORE_PLACEHOLDERS, **self.own.words}
+
+
+class KindFacts(Protocol):
+    """A kind's own facts about one failed check (Facts.own), frozen: the values of the
+    placeholders the kind declares (Kind.placeholders), and what the kind's cause rules
+    read (`isinstance(facts.own, HttpFacts)`)."""
+
+    def values(self) -> Mapping[str, str]:
+        """The known values by the kind's placeholder names; an unknown one is left out."""
+        ...
+
+    @property
+    def words(self) -> Mapping[str, str]:
+        """The kind's placeholders, each with the words prose says when it is unknown."""
+        ...
+
+
+# The fields of Facts that are placeholder values (the others say how to use them).
+_VALUE_FIELDS = tuple(f for f in fields(Facts) if f.name not in ("systemd", "own"))
 
 
 def split_resolver(resolver: str) -> tuple[str, str]:
@@ -161,23 +190,25 @@ class RankedCause:
     why: tuple[EvidenceLine, ...]  # evidence lines, in the order the ranking added them
     fixes: tuple[Resolution, ...]  # resolution templates
     values: Mapping[str, str]  # what the templates are filled with (Facts.values())
+    # What prose says for a value not known (Facts.words).
+    unknown: Mapping[str, str] = field(repr=False)
 
     @property
     def title(self) -> str:
-        return fill.prose(self.cause.title, self.values)
+        return fill.prose(self.cause.title, self.values, self.unknown)
 
     @property
     def detail(self) -> str:
-        return fill.prose(self.cause.detail, self.values)
+        return fill.prose(self.cause.detail, self.values, self.unknown)
 
     @property
     def evidence(self) -> tuple[str, ...]:
         """The lines behind the verdict."""
-        return tuple(words(line, self.values) for line in self.why)
+        return tuple(words(line, self.values, self.unknown) for line in self.why)
 
     @property
     def resolutions(self) -> tuple[FilledResolution, ...]:
-        return tuple(fill.resolution(r, self.values) for r in self.fixes)
+        return tuple(fill.resolution(r, self.values, self.unknown) for r in self.fixes)
 
 
 @dataclass(frozen=True, slots=True)
@@ -235,7 +266,10 @@ class Diagnosis:
     def diagnostics(self) -> tuple[FilledDiagnostic, ...]:
         """What to run next, filled in."""
         values = self.values
-        filled = (fill.diagnostic(self.entry.diagnostics[d], values) for d in self.next_steps)
+        unknown = self.facts.words
+        filled = (
+            fill.diagnostic(self.entry.diagnostics[d], values, unknown) for d in self.next_steps
+        )
         return tuple(d for d in filled if d is not None)
 
     def _cause(self, score: Score, cause: Cause, values: Mapping[str, str]) -> RankedCause:
@@ -248,4 +282,5 @@ class Diagnosis:
             why=score.evidence,
             fixes=tuple(resolutions[r] for r in cause.resolutions if r in resolutions),
             values=values,
+            unknown=self.facts.words,
         )

@@ -23,7 +23,7 @@ from pytest_conntriage.outcome import Outcome
 from pytest_conntriage.probe.http import HTTP_STATUS, HTTP_TIMEOUT, TLS_ERROR
 from pytest_conntriage.probe.result import Attempt
 from pytest_conntriage.report.properties import junit_properties
-from pytest_conntriage.triage.causes.http import from_check
+from pytest_conntriage.triage.causes.http import HttpFacts, from_check
 from pytest_conntriage.triage.model import Facts
 
 HERE = Location("inv.yml", 1, 1)
@@ -183,9 +183,8 @@ def test_the_request_follows_the_get() -> None:
     [check] = KIND.plan(_inventory(_service((get,))))
     assert isinstance(check, HttpCheck)
     assert check.request.url == "https://www.example.com:8443/h"
-    assert KIND.facts(check, Attempt(HTTP_STATUS, 1.0, "192.0.2.1", 8443)).url == (
-        "https://www.example.com:8443/h"
-    )
+    own = KIND.facts(check, Attempt(HTTP_STATUS, 1.0, "192.0.2.1", 8443)).own
+    assert own == HttpFacts(url="https://www.example.com:8443/h", status=None)
 
 
 def test_a_remote_vantage_never_passes_on_a_connect() -> None:

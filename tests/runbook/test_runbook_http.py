@@ -9,6 +9,7 @@ from pytest_conntriage.probe.http import HTTP_MALFORMED, HTTP_STATUS, HTTP_TIMEO
 from pytest_conntriage.runbook import load_runbook
 from pytest_conntriage.runbook.model import Runbook
 from pytest_conntriage.triage import diagnose
+from pytest_conntriage.triage.causes.http import HttpFacts
 from pytest_conntriage.triage.model import Diagnosis, Facts
 
 FACTS = Facts(
@@ -17,7 +18,7 @@ FACTS = Facts(
     host="api.test",
     name="api.test",
     unit="api",
-    url="https://api.test:8443/healthz?full=1",
+    own=HttpFacts(url="https://api.test:8443/healthz?full=1"),
 )
 
 
@@ -55,7 +56,8 @@ def test_the_curl_step_is_the_check_itself_quoted_after_the_options(runbook: Run
 
 
 def test_a_private_ca_is_given_to_curl(runbook: Runbook) -> None:
-    facts = Facts(host="api.test", port=443, url="https://api.test:443/", ca_file="/etc/my ca.pem")
+    own = HttpFacts(url="https://api.test:443/", ca_file="/etc/my ca.pem")
+    facts = Facts(host="api.test", port=443, own=own)
     found = diagnosis(runbook, TLS_ERROR, facts)
     assert found.diagnostics[0].command == (
         "curl -v --cacert '/etc/my ca.pem' -- https://api.test:443/"

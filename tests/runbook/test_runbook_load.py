@@ -10,6 +10,7 @@ import pytest
 import yaml
 from jsonschema import Draft202012Validator
 
+from pytest_conntriage.kinds.http import HttpKind
 from pytest_conntriage.outcome import Outcome
 from pytest_conntriage.probe.http import HTTP_MALFORMED, HTTP_STATUS, HTTP_TIMEOUT, TLS_ERROR
 from pytest_conntriage.runbook import (
@@ -20,8 +21,9 @@ from pytest_conntriage.runbook import (
     vocabulary,
 )
 from pytest_conntriage.runbook.model import Diagnostic, Platform, Runbook, Side, Step
-from pytest_conntriage.runbook.template import PLACEHOLDERS
+from pytest_conntriage.runbook.template import CORE_PLACEHOLDERS
 from pytest_conntriage.runbook.vocabulary import built_in
+from pytest_conntriage.triage.causes.http import HttpFacts
 from pytest_conntriage.triage.model import Facts
 
 # Every outcome the built-in kinds can report: the core taxonomy and each kind's own.
@@ -181,12 +183,19 @@ def test_schema_knows_exactly_the_outcomes_a_cause_can_name() -> None:
 
 
 def test_placeholders_are_exactly_what_facts_provide() -> None:
-    every = {f.name: "x" for f in dataclasses.fields(Facts)}
+    every = {f.name: "x" for f in dataclasses.fields(Facts) if f.name != "own"}
     found: set[str] = set()
     for systemd in (True, False):  # a host with systemd, and one without
         full = Facts(**{**every, "port": 1, "resolver": "127.0.0.1:5353", "systemd": systemd})  # type: ignore[arg-type]
         found |= set(full.values())
-    assert found == PLACEHOLDERS
+    assert found == set(CORE_PLACEHOLDERS)
+
+
+def test_a_kind_s_placeholders_are_exactly_what_its_facts_provide() -> None:
+    own = HttpFacts(url="https://x.test/", ca_file="ca.pem", status=503, tls_error="self-signed")
+    assert set(Facts(own=own).values()) == set(HttpKind.placeholders)
+    assert set(Facts(own=own).words) == set(CORE_PLACEHOLDERS) | set(HttpKind.placeholders)
+    assert set(built_in().placeholders) == set(CORE_PLACEHOLDERS) | set(HttpKind.placeholders)
 
 
 def test_a_users_entry_with_the_same_id_replaces_the_bundled_one(tmp_path: Path) -> None:

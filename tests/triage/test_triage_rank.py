@@ -13,6 +13,7 @@ from pytest_conntriage.runbook import load_runbook
 from pytest_conntriage.runbook.model import Runbook
 from pytest_conntriage.runbook.vocabulary import built_in
 from pytest_conntriage.triage import Finding, Template, diagnose
+from pytest_conntriage.triage.causes.http import HttpFacts
 from pytest_conntriage.triage.model import Diagnosis, Facts, Verdict
 from pytest_conntriage.triage.rank import verdict
 
@@ -36,7 +37,11 @@ REJECTED = Facts(
 )
 DNS = Facts(name="gone.test", host="gone.test", resolver="127.0.0.1:5353", service="legacy")
 HTTP = Facts(
-    address="127.0.0.2", port=443, host="api.test", name="api.test", url="https://api.test:443/"
+    address="127.0.0.2",
+    port=443,
+    host="api.test",
+    name="api.test",
+    own=HttpFacts(url="https://api.test:443/"),
 )
 
 # outcome → the head of the ranking: (cause id, verdict) from the top.

@@ -1,15 +1,20 @@
 """The http-endpoint entry's causes: what an http check's own answer proves or points at.
 
-The facts are the check's: the status the server answered and, for a failed TLS
-handshake, the reason the TLS library gave. The library's verdict on a certificate or
-a protocol is evidence read, not a guess (100: confirmed); a generic handshake failure
-(the server's catch-all alert, or an error nothing names) and an unknown SNI name only
-point (a weight); a close during the handshake, a revoked or otherwise invalid
-certificate bear on no one cause, so the outcome's weights stand. (The entry's
-not-ready cause is the tcp entry's too, and triage.causes.service decides it.)
+The facts are the check's own (HttpFacts, made by the http kind): the status the server
+answered and, for a failed TLS handshake, the reason the TLS library gave. The library's
+verdict on a certificate or a protocol is evidence read, not a guess (100: confirmed); a
+generic handshake failure (the server's catch-all alert, or an error nothing names) and
+an unknown SNI name only point (a weight); a close during the handshake, a revoked or
+otherwise invalid certificate bear on no one cause, so the outcome's weights stand. (The
+entry's not-ready cause is the tcp entry's too, and triage.causes.service decides it.)
 """
 
 from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass
+from types import MappingProxyType
+from typing import ClassVar
 
 from ...outcome import Outcome
 from ...probe.http import HTTP_STATUS, TLS_ERROR
@@ -43,14 +48,44 @@ _TLS = {
 }
 
 
+@dataclass(frozen=True, slots=True)
+class HttpFacts:
+    """An http check's own facts (Facts.own): the values of the http kind's placeholders,
+    and what its causes are decided from."""
+
+    # The http kind's placeholders (HttpKind.placeholders), each with what prose says
+    # when its value is not known.
+    words: ClassVar[Mapping[str, str]] = MappingProxyType(
+        {
+            "url": "the URL",
+            "ca_file": "the CA file",
+            "status": "another status",
+            "tls_error": "a TLS error",
+        }
+    )
+
+    url: str  # the GET: "https://api.example.com:443/healthz"
+    ca_file: str | None = None  # the CA file verified against, if not the system's
+    status: int | None = None  # the HTTP status the server answered
+    tls_error: str | None = None  # why the handshake failed (probe.http's word)
+
+    def values(self) -> dict[str, str]:
+        return {
+            name: str(value) for name in self.words if (value := getattr(self, name)) is not None
+        }
+
+
 def from_check(outcome: Outcome, facts: Facts) -> tuple[Finding, ...]:
-    if outcome is TLS_ERROR and facts.tls_error is not None:
-        bears = _TLS.get(facts.tls_error)
+    own = facts.own
+    if not isinstance(own, HttpFacts):
+        return ()
+    if outcome is TLS_ERROR and own.tls_error is not None:
+        bears = _TLS.get(own.tls_error)
         if bears is None:
             return ()
         line = template("the TLS handshake with {url} failed: {tls_error}")
         return (Finding(bears[0], bears[1], line),)
-    status = facts.status
+    status = own.status
     if outcome is not HTTP_STATUS or status is None:
         return ()
     if status in (502, 504):
