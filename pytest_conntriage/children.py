@@ -49,11 +49,14 @@ class Finished:
     timed_out: bool = False
 
 
-def run(argv: Sequence[str] | str, timeout: float, *, shell: bool = False) -> Finished:
+def run(
+    argv: Sequence[str] | str, timeout: float, *, shell: bool = False, stdin: bytes | None = None
+) -> Finished:
     """Run `argv` in a session of its own for at most `timeout` seconds; never raises.
 
     Past the deadline, or when the run ends meanwhile, every process of the session is
-    killed (rc 124, `timed_out`). A command that cannot start is rc 127.
+    killed (rc 124, `timed_out`); what it wrote until then is kept. A command that cannot
+    start is rc 127. `stdin` is written to it (else it reads /dev/null).
     """
     if _ending.is_set():
         return Finished(NOT_RUN, b"", b"not started: the test run is ending")
@@ -61,7 +64,7 @@ def run(argv: Sequence[str] | str, timeout: float, *, shell: bool = False) -> Fi
         popen = subprocess.Popen(
             argv,
             shell=shell,
-            stdin=subprocess.DEVNULL,
+            stdin=subprocess.DEVNULL if stdin is None else subprocess.PIPE,
             stdout=subprocess.PIPE,
             stderr=subprocess.PIPE,
             # A session of its own: the shell's children (ssh, timeout's command) are
@@ -78,7 +81,7 @@ def run(argv: Sequence[str] | str, timeout: float, *, shell: bool = False) -> Fi
     try:
         if _ending.is_set():  # kill_all ran between the check above and the register
             kill_session(popen.pid)
-        out, err = popen.communicate(timeout=timeout)
+        out, err = popen.communicate(stdin, timeout=timeout)
     except subprocess.TimeoutExpired:
         kill_session(popen.pid)
         out, err = _drain(popen)

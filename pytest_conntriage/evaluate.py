@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import asyncio
 import concurrent.futures
+import contextlib
 import threading
 from collections.abc import Hashable, Sequence
 from dataclasses import replace
@@ -21,6 +22,7 @@ from .kinds.protocol import Investigation
 from .probe.dns import RESOLV_CONF, ask_resolver, resolve_system
 from .probe.engine import Engine
 from .probe.result import Attempt
+from .probe.vantages import VantageBatches
 from .resolution import Resolution
 from .result import CheckResult, crash_reason
 from .runbook.model import Runbook
@@ -46,6 +48,8 @@ class Evaluator:
         extensions = extensions or builtin()
         self.rules = extensions.rules
         self.collector = EvidenceCollector(engine, self.hosts, collectors=extensions.collectors)
+        # Remote vantages' connects: one round trip per vantage per batch.
+        self.remote = VantageBatches(engine, self.hosts)
         self.resolv_conf = resolv_conf
         # The vantages each endpoint is probed from in this run (this process's share
         # under xdist), so a failure can say where the same target is reachable from
@@ -99,9 +103,18 @@ class Evaluator:
         return self.engine.submit(check, lambda: self._evaluate(check), urgent=urgent)
 
     def prefetch(self, check: Check) -> None:
-        """Queue `check` to run as soon as the engine has room; `submit` fetches it."""
+        """Queue `check` to run as soon as the engine has room; `submit` fetches it.
+
+        Its kind announces what its probe will ask for first, so a remote vantage's
+        batch has it (sent when `gathering()` ends, around a round of prefetches).
+        """
         self._note_vantage(check)
+        check.kind.announce(check, self)
         self.engine.prefetch(check, lambda: self._evaluate(check))
+
+    def gathering(self) -> contextlib.AbstractContextManager[None]:
+        """Around a round of `prefetch`: the vantages' batches go when it ends."""
+        return self.remote.gathering()
 
     def _note_vantage(self, check: Check) -> None:
         if not self.compare_vantages:

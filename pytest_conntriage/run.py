@@ -291,13 +291,15 @@ class ConntriageRun:
         self.current_item = None
 
     def _prefetch(self, items: Iterable[pytest.Item]) -> None:
-        for item in items:
-            if id(item) in self._prefetched:
-                continue
-            self._prefetched.add(id(item))
-            check = self.check_of(item)
-            if check is not None and not item.get_closest_marker("skip"):
-                self.evaluator.prefetch(check)
+        # The remote vantages' first batches go once all of these are queued.
+        with self.evaluator.gathering():
+            for item in items:
+                if id(item) in self._prefetched:
+                    continue
+                self._prefetched.add(id(item))
+                check = self.check_of(item)
+                if check is not None and not item.get_closest_marker("skip"):
+                    self.evaluator.prefetch(check)
 
     # -- reporting --------------------------------------------------------------
 

@@ -47,6 +47,23 @@ class deadline:
         _deadline.seconds = self.saved
 
 
+class feeding:
+    """Within `with feeding(data):`, the next commands this thread runs through a bounded
+    host read `data` on their standard input (ssh and paramiko hand it to the remote
+    command; a backend that attaches no stdin, `docker exec` without -i, gives it none).
+    Data so passed is never command-line text: no quoting, no length limit."""
+
+    def __init__(self, data: bytes) -> None:
+        self.data = data
+
+    def __enter__(self) -> None:
+        self.saved = getattr(_deadline, "stdin", None)
+        _deadline.stdin = self.data
+
+    def __exit__(self, *exc: object) -> None:
+        _deadline.stdin = self.saved
+
+
 def bound(host: Any, timeout: float) -> Any:
     """Bound testinfra `host` (a testinfra.host.Host) by `timeout` seconds per command,
     connect and auth included; the same host, returned for convenience."""
@@ -70,7 +87,7 @@ def bound(host: Any, timeout: float) -> Any:
 def _run_local(backend: Any, default: float, command: str, *args: str) -> Any:
     seconds = getattr(_deadline, "seconds", None) or default
     cmd = backend.encode(backend.quote(command, *args))
-    done = children.run(cmd, seconds, shell=True)
+    done = children.run(cmd, seconds, shell=True, stdin=getattr(_deadline, "stdin", None))
     if done.timed_out:
         # 255, ssh's own failure status, not 124: coreutils' timeout on the host says
         # 124 of the command it ran, which a remote probe reads as the target's timeout.
@@ -145,6 +162,10 @@ def _exec_bounded(backend: Any, command: bytes, seconds: float) -> tuple[int, by
             chan.get_pty()
         chan.settimeout(max(0.1, ends - time.monotonic()))
         chan.exec_command(command)
+        data = getattr(_deadline, "stdin", None)
+        if data is not None:
+            chan.sendall(data)
+        chan.shutdown_write()  # EOF: the command reads no more than it was given
         out, err = bytearray(), bytearray()
         while True:
             busy = False
@@ -160,11 +181,19 @@ def _exec_bounded(backend: Any, command: bytes, seconds: float) -> tuple[int, by
             if chan.closed or not transport.is_active():
                 raise EOFError("the connection closed before the command ended")
             if time.monotonic() >= ends:
-                raise TimeoutError(f"timed out after {seconds:g} s")
+                raise CutOff(f"timed out after {seconds:g} s", bytes(out))
             if not busy:
                 time.sleep(POLL_S)
     finally:
         chan.close()
+
+
+class CutOff(TimeoutError):
+    """A paramiko command killed at its deadline, with what it wrote until then."""
+
+    def __init__(self, message: str, stdout: bytes) -> None:
+        super().__init__(message)
+        self.stdout = stdout
 
 
 # Seconds between looks at a paramiko channel that has nothing new.

@@ -90,7 +90,9 @@ class HttpKind(TcpKind):
         )
         return judge(exchanged, get.status)
 
-    async def _attempt_at(self, check: TcpCheck, address: str, context: ProbeContext) -> Attempt:
+    async def _attempt_at(
+        self, check: TcpCheck, address: str, context: ProbeContext, fresh: bool = False
+    ) -> Attempt:
         if check.vantage != LOCAL_VANTAGE:
             # Never a pass on a mere connect: the tcp check from there covers that.
             detail = (
@@ -104,6 +106,9 @@ class HttpKind(TcpKind):
         # What makes the probe: the GET as much as the endpoint.
         assert isinstance(check, HttpCheck)
         return (*super()._endpoint_key(check), check.get)
+
+    def announce(self, check: TcpCheck, context: ProbeContext) -> None:
+        pass  # no GET is made from a remote vantage (above)
 
     def endpoint(self, check: TcpCheck) -> tuple[str, Hashable] | None:
         return None  # a GET from a remote vantage is not made: nothing to compare with

@@ -22,6 +22,7 @@ if TYPE_CHECKING:
     from ..evidence.collector import EvidenceCollector
     from ..inventory.model import Inventory, Location, Policy, Resolver
     from ..probe.engine import Engine
+    from ..probe.vantages import VantageBatches
     from ..resolution import Resolution
     from ..result import CheckResult
     from ..triage import Finding
@@ -63,6 +64,8 @@ class ProbeContext(Protocol):
     def collector(self) -> EvidenceCollector: ...
     @property
     def rules(self) -> Sequence[CauseRules]: ...  # the run's cause rules (hookspec)
+    @property
+    def remote(self) -> VantageBatches: ...  # connects from remote vantages, batched
 
     async def resolve(
         self, name: str, resolvers: tuple[Resolver, ...], timeout: float, fresh: bool = False
@@ -125,6 +128,11 @@ class Kind(Protocol[C]):
 
     async def probe(self, check: C, context: ProbeContext) -> ProbeResult:
         """Run the check's attempts (retries and wait included); I/O only."""
+        ...
+
+    def announce(self, check: C, context: ProbeContext) -> None:
+        """The check was queued: tell `context` what its probe will ask for, so that it
+        can be batched (a remote vantage's connects); most kinds have nothing to say."""
         ...
 
     def judge(self, check: C, attempt: Attempt) -> bool:
@@ -197,6 +205,9 @@ class KindDefaults:
 
     def endpoint(self, check: Any) -> tuple[str, Hashable] | None:
         return None
+
+    def announce(self, check: Any, context: ProbeContext) -> None:
+        pass
 
     def attempt_budget(self, check: Any) -> float:
         return float(check.policy.timeout)

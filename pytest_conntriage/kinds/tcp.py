@@ -13,13 +13,11 @@ from dataclasses import dataclass, replace
 from typing import TYPE_CHECKING
 
 from ..checks import host_port, is_ip_literal
-from ..connections import HostUnavailable
 from ..evidence import Packet
 from ..evidence.path import worth_tracing
 from ..inventory.model import LOCAL_VANTAGE, Inventory, Location, Policy, Resolver, Service
 from ..outcome import Outcome
 from ..probe.dns import SYSTEM
-from ..probe.remote import connect_from
 from ..probe.result import Attempt, ProbeResult
 from ..probe.retry import with_retries
 from ..probe.tcp import connect_once
@@ -167,14 +165,16 @@ class HandshakeKind(KindDefaults):
         that decides is the first address that fails the check, else the first.
         """
         if check.address is not None:
-            return await self._attempt_at(check, check.address, context)
+            return await self._attempt_at(check, check.address, context, fresh)
         resolution = await context.resolve(
             check.target, check.resolvers, check.policy.timeout, fresh
         )
         addresses = resolution.addresses
         if not addresses:
             return resolution.failure
-        attempts = await asyncio.gather(*(self._attempt_at(check, a, context) for a in addresses))
+        attempts = await asyncio.gather(
+            *(self._attempt_at(check, a, context, fresh) for a in addresses)
+        )
         tried = tuple(
             replace(a, via=resolution.sources(a.address or x))
             for a, x in zip(attempts, addresses, strict=True)
@@ -182,9 +182,11 @@ class HandshakeKind(KindDefaults):
         verdict = next((a for a in tried if not self.judge(check, a)), tried[0])
         return replace(verdict, tried=tried) if len(tried) > 1 else verdict
 
-    async def _attempt_at(self, check: TcpCheck, address: str, context: ProbeContext) -> Attempt:
+    async def _attempt_at(
+        self, check: TcpCheck, address: str, context: ProbeContext, fresh: bool = False
+    ) -> Attempt:
         if check.vantage != LOCAL_VANTAGE:
-            return await self._remote_attempt(check, address, context)
+            return await self._remote_attempt(check, address, context, fresh)
         return await self.connect(check, address, context)
 
     async def connect(self, check: TcpCheck, address: str, context: ProbeContext) -> Attempt:
@@ -192,21 +194,20 @@ class HandshakeKind(KindDefaults):
         return await context.engine.bounded(connect_once(address, check.port, check.policy.timeout))
 
     async def _remote_attempt(
-        self, check: TcpCheck, address: str, context: ProbeContext
+        self, check: TcpCheck, address: str, context: ProbeContext, fresh: bool
     ) -> Attempt:
         # The name was resolved here, by the inventory's resolvers or this machine's:
-        # the vantage connects to that address, so both ends probe the same target.
-        hosts = context.hosts
-        try:
-            shell = hosts.shell(check.vantage)
-        except HostUnavailable as exc:  # its message is already masked
-            return Attempt(Outcome.PROBE_ERROR, 0.0, address, check.port, None, str(exc))
-        attempt = await context.engine.bounded(
-            connect_from(
-                shell, check.vantage, address, check.port, check.policy.timeout, hosts.timeout
-            )
+        # the vantage connects to that address, so both ends probe the same target. It
+        # goes in the vantage's next batch (probe/vantages.py): one round trip for all.
+        return await context.remote.connect(
+            check.vantage, address, check.port, check.policy.timeout, fresh
         )
-        return replace(attempt, detail=hosts.redact(attempt.detail))
+
+    def announce(self, check: TcpCheck, context: ProbeContext) -> None:
+        # A remote check of an IP literal: its first connect is known now, and joins the
+        # vantage's first batch (a name's address is known only once resolved).
+        if check.vantage != LOCAL_VANTAGE and check.address is not None:
+            context.remote.announce(check.vantage, check.address, check.port, check.policy.timeout)
 
     def _endpoint_key(self, check: TcpCheck) -> tuple[object, ...]:
         """What a tcp probe is, apart from the vantage it runs from."""

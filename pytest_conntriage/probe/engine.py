@@ -248,6 +248,10 @@ class Engine:
         if not shared.cancelled():
             self._shared[key] = _Done.of(shared)
 
+    def call_soon(self, callback: Callable[..., object], *args: Any) -> None:
+        """Call `callback(*args)` on the engine's loop, from any thread."""
+        self._start().call_soon_threadsafe(callback, *args)
+
     def run(self, make: Callable[[], Coroutine[Any, Any, T]]) -> T:
         """Run one uncached coroutine on the engine and wait for it."""
         return asyncio.run_coroutine_threadsafe(make(), self._start()).result()
