@@ -18,6 +18,8 @@ by a DROP rule; timeout 1 s. Each round measures, from inside the client namespa
             extrapolated linearly to N (measured once per round, on the first size's lab)
   pytest    the whole `pytest --inventory` run, serial and -n 2 (and serial --tb=no, which
             skips pytest's FAILURES section), wall time and peak RSS
+With --vantages, only the remote vantages scenario instead (bench/vantages.py): 1,000
+checks from each of 5 vantage namespaces with sshd, against timeout + 3 s.
 """
 
 from __future__ import annotations
@@ -467,7 +469,16 @@ def main(argv: Sequence[str] | None = None) -> int:
     parser.add_argument(
         "--max-seconds", type=float, default=1200, help="stop (and clean up) after this long"
     )
+    parser.add_argument(
+        "--vantages",
+        action="store_true",
+        help="only the remote vantages scenario (bench/vantages.py): 5 × 1,000 checks over ssh",
+    )
     args = parser.parse_args(argv)
+    if args.vantages:
+        import vantages
+
+        return vantages.run(5, args.json)
     if args.quick:
         args.sizes, args.rounds = "1000", 1
     sizes = [int(s.replace("_", "").replace(",", "")) for s in args.sizes.split(",") if s.strip()]
