@@ -18,9 +18,11 @@ DROPPED, HOST_UNREACHABLE, PROHIBITED = 8090, 8091, 8092
 REFUSED = tuple(range(8100, 8112))  # nothing listens there
 
 
-def _inventory(ssh: netlab.Ssh, ports: list[int], vantages: str, extra: str = "") -> str:
+def _inventory(
+    ssh: netlab.Ssh, ports: list[int], vantages: str, extra: str = "", backend: str = "ssh"
+) -> str:
     lines = ["version: 1", "defaults:", "  timeout: 1s", extra, "hosts:", "  v1:"]
-    lines.append(f"    connection: ssh://{ssh.host_alias}?ssh_config={ssh.config}")
+    lines.append(f"    connection: {backend}://{ssh.host_alias}?ssh_config={ssh.config}")
     lines.append("services:")
     for port in ports:
         lines += [f"  p{port}:", f"    address: {SERVER_IP}", f"    ports: [{port}]"]
@@ -41,9 +43,11 @@ def _sessions(ssh: netlab.Ssh) -> int:
     return ssh.process.log.read_text(errors="replace").count("Starting session: ")
 
 
+@pytest.mark.parametrize("backend", ["ssh", "paramiko"])
 def test_a_vantage_runs_its_checks_in_one_round_trip_with_local_outcomes(
-    make_lab: Callable[[], netlab.Lab],
+    make_lab: Callable[[], netlab.Lab], backend: str
 ) -> None:
+    # ssh hands the batch its stdin through the ssh client; paramiko over the channel.
     lab = make_lab()
     Listen().apply(lab)
     lab.iptables(SERVER, "-A", "INPUT", "-p", "tcp", "--dport", str(DROPPED), "-j", "DROP")
@@ -53,7 +57,7 @@ def test_a_vantage_runs_its_checks_in_one_round_trip_with_local_outcomes(
         lab.iptables(ROUTER, *rule, "--reject-with", icmp)
     ssh = lab.sshd(CLIENT, CLIENT_IP)
     ports = [PORT, DROPPED, HOST_UNREACHABLE, PROHIBITED, *REFUSED]
-    run = lab.run_plugin(_inventory(ssh, ports, "local, v1"), timeout=180)
+    run = lab.run_plugin(_inventory(ssh, ports, "local, v1", backend=backend), timeout=180)
     assert run.returncode == 1, run.stdout[-4000:] + run.stderr[-2000:]
 
     local, remote = _outcomes(run, "local"), _outcomes(run, "v1")
