@@ -16,7 +16,7 @@ import signal
 import subprocess
 import threading
 import time
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from types import FrameType
 from typing import Any, TypeVar
@@ -50,13 +50,20 @@ class Finished:
 
 
 def run(
-    argv: Sequence[str] | str, timeout: float, *, shell: bool = False, stdin: bytes | None = None
+    argv: Sequence[str] | str,
+    timeout: float,
+    *,
+    shell: bool = False,
+    stdin: bytes | None = None,
+    env: Mapping[str, str] | None = None,
+    cwd: str | None = None,
 ) -> Finished:
     """Run `argv` in a session of its own for at most `timeout` seconds; never raises.
 
     Past the deadline, or when the run ends meanwhile, every process of the session is
     killed (rc 124, `timed_out`); what it wrote until then is kept. A command that cannot
-    start is rc 127. `stdin` is written to it (else it reads /dev/null).
+    start is rc 127. `stdin` is written to it (else it reads /dev/null). `env` replaces
+    the environment (default: a snapshot of this process's), `cwd` the directory.
     """
     if _ending.is_set():
         return Finished(NOT_RUN, b"", b"not started: the test run is ending")
@@ -72,7 +79,8 @@ def run(
             start_new_session=True,
             # A snapshot: pytest rewrites os.environ between test phases, and a child
             # reading the live one mid-change fails with EFAULT (see .shell).
-            env=dict(os.environ),
+            env=dict(os.environ if env is None else env),
+            cwd=cwd,
         )
     except OSError as exc:
         return Finished(127, b"", f"cannot run {_name(argv)}: {exc}".encode())

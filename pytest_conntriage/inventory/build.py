@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import difflib
+import os
 import warnings
 from collections.abc import Callable
 from dataclasses import dataclass, field
@@ -20,7 +21,7 @@ from .addresses import (
 )
 from .durations import MAX_SECONDS, parse_duration
 from .errors import InventoryWarning, Problems, printable
-from .model import DnsMatch, Host, HttpGet, Location, Policy, Resolver
+from .model import GROUP_PREFIX, DnsMatch, Host, HttpGet, Location, Policy, Resolver
 
 T = TypeVar("T")
 
@@ -129,6 +130,8 @@ class FileSpec:
     services: tuple[ServiceSpec, ...]
     closed: tuple[ClosedSpec, ...]
     digest: str = ""  # of the validated document (inventory.load)
+    # Ansible groups (hosts_from) → their hosts' aliases; `group:NAME` expands to them.
+    groups: tuple[tuple[str, tuple[str, ...], Location], ...] = ()
 
 
 def build(document: Document) -> FileSpec:
@@ -148,12 +151,18 @@ class _Builder:
     def build(self) -> FileSpec:
         # Schema-validated: the shapes below are guaranteed, so plain indexing is safe.
         data: dict[str, Any] = self.doc.data  # type: ignore[assignment]
+        hosts = tuple(self.host(a, h) for a, h in (data.get("hosts") or {}).items())
+        groups: tuple[tuple[str, tuple[str, ...], Location], ...] = ()
+        if "hosts_from" in data:
+            ansible_hosts, groups = self.hosts_from(("hosts_from", "ansible"), data)
+            hosts += ansible_hosts
         spec = FileSpec(
             path=self.doc.path,
             defaults=self.defaults(data.get("defaults") or {}),
-            hosts=tuple(self.host(a, h) for a, h in (data.get("hosts") or {}).items()),
+            hosts=hosts,
             services=tuple(self.service(n, s) for n, s in (data.get("services") or {}).items()),
             closed=tuple(self.closed(i, c) for i, c in enumerate(data.get("closed") or [])),
+            groups=groups,
         )
         self.problems.raise_first()
         return spec
@@ -188,6 +197,13 @@ class _Builder:
                 "'local' means the machine running pytest; give this host another alias",
                 at_key=True,
             )
+        if alias.startswith(GROUP_PREFIX):
+            self.fail(
+                path,
+                f"'{GROUP_PREFIX}' begins a group reference (group:NAME); give this host"
+                " another alias",
+                at_key=True,
+            )
         connection: str = raw["connection"]
         scheme, separator, _ = connection.partition("://")
         if separator and scheme not in _CONNECTIONS:
@@ -202,6 +218,36 @@ class _Builder:
             sudo=bool(raw.get("sudo", False)),
             location=self.doc.key_location(path),
         )
+
+    def hosts_from(
+        self, path: DocPath, data: dict[str, Any]
+    ) -> tuple[tuple[Host, ...], tuple[tuple[str, tuple[str, ...], Location], ...]]:
+        """The hosts and groups of the Ansible inventory `hosts_from.ansible` names,
+        read by ansible-core (inventory.ansible); its path is relative to this file."""
+        from . import ansible  # only an inventory with hosts_from pays for it
+
+        written: str = data["hosts_from"]["ansible"]
+        where = self.doc.value_location(path)
+        file = os.path.abspath(Path(self.doc.path).parent / os.path.expanduser(written))
+        try:
+            read = ansible.read(file)
+        except ansible.AnsibleError as exc:
+            self.fail(path, f"{written}: {exc}")
+            return (), ()
+        for note in read.notes:
+            warnings.warn(InventoryWarning(printable(f"{where}: {written}: {note}")), stacklevel=1)
+        hosts = []
+        for found in read.hosts:
+            problem = None
+            if found.name == "local":
+                problem = "an Ansible host named 'local': 'local' means the machine running pytest"
+            elif not found.name.isprintable():
+                problem = f"the Ansible host {found.name!r} has a name that is not printable"
+            if problem:
+                self.fail(path, f"{written}: {problem}")
+            hosts.append(Host(found.name, found.connection, found.sudo, where))
+        groups = tuple((name, members, where) for name, members in read.groups.items())
+        return tuple(hosts), groups
 
     def host_spec(self, path: DocPath, spec: str) -> None:
         """What testinfra would make of `spec`: no host or user that a program could read

@@ -11,6 +11,7 @@ from .addresses import canonical_ip
 from .build import ClosedSpec, DefaultsSpec, FileSpec, Ref, ServiceSpec, Setting
 from .errors import InventoryError, Problems
 from .model import (
+    GROUP_PREFIX,
     LOCAL_VANTAGE,
     ClosedRule,
     Defaults,
@@ -32,6 +33,10 @@ def merge(files: Sequence[FileSpec]) -> Inventory:
     """
     problems = Problems([f.path for f in files])
     defaults = _defaults([f.defaults for f in files], problems)
+    groups: dict[str, tuple[str, ...]] = {}
+    for file in files:
+        for name, members, _ in file.groups:
+            groups[name] = tuple(dict.fromkeys((*groups.get(name, ()), *members)))
     hosts: dict[str, Host] = {}
     services: dict[str, ServiceSpec] = {}
     for file in files:
@@ -48,16 +53,27 @@ def merge(files: Sequence[FileSpec]) -> Inventory:
                 services[service.name] = service
     closed = [rule for file in files for rule in file.closed]
     for ref, vantage in _references(defaults, services.values(), closed):
-        if ref.name not in hosts and not (vantage and ref.name == LOCAL_VANTAGE):
+        if ref.name.startswith(GROUP_PREFIX):
+            group = ref.name[len(GROUP_PREFIX) :]
+            if group not in groups:
+                problems.add(_no_group(ref, group, sorted(groups)))
+            elif not groups[group]:
+                problems.add(
+                    InventoryError.at(
+                        ref.location, f"{ref.place}: the Ansible group '{group}' has no hosts"
+                    )
+                )
+        elif ref.name not in hosts and not (vantage and ref.name == LOCAL_VANTAGE):
             problems.add(_undefined(ref, vantage, sorted(hosts)))
     problems.raise_first()
-    base = _resolved(defaults)
+    expand = _Expansion(groups)
+    base = _resolved(defaults, expand)
     inventory = Inventory(
         sources=tuple(f.path for f in files),
         defaults=base,
         hosts=hosts,
-        services=tuple(_service(spec, base) for spec in services.values()),
-        closed=tuple(_closed(spec, base) for spec in closed),
+        services=tuple(_service(spec, base, expand) for spec in services.values()),
+        closed=tuple(_closed(spec, base, expand) for spec in closed),
         digests=tuple(f.digest for f in files),
     )
     for problem in _open_and_closed(inventory):
@@ -150,6 +166,34 @@ def _references(
         yield from ((ref, True) for ref in rule.vantages or ())
 
 
+class _Expansion:
+    """Host references with every `group:NAME` replaced by the group's hosts, in order."""
+
+    def __init__(self, groups: dict[str, tuple[str, ...]]) -> None:
+        self.groups = groups
+
+    def __call__(self, refs: Iterable[Ref]) -> tuple[str, ...]:
+        names: dict[str, None] = {}
+        for ref in refs:
+            if ref.name.startswith(GROUP_PREFIX):
+                names.update(dict.fromkeys(self.groups[ref.name[len(GROUP_PREFIX) :]]))
+            else:
+                names[ref.name] = None
+        return tuple(names)
+
+
+def _no_group(ref: Ref, group: str, groups: list[str]) -> InventoryError:
+    close = difflib.get_close_matches(group, groups, n=3)
+    if close:
+        hint = f" (did you mean {' or '.join(f'{GROUP_PREFIX}{c}' for c in close)}?)"
+    elif groups:
+        hint = f"; its groups: {', '.join(groups)}"
+    else:
+        hint = "; groups come from an Ansible inventory (hosts_from: {ansible: FILE})"
+    where = "the Ansible inventory" if groups else "any Ansible inventory"
+    return InventoryError.at(ref.location, f"{ref.place}: no group '{group}' in {where}{hint}")
+
+
 def _undefined(ref: Ref, vantage: bool, aliases: list[str]) -> InventoryError:
     candidates = [LOCAL_VANTAGE, *aliases] if vantage else aliases
     close = difflib.get_close_matches(ref.name, candidates, n=1)
@@ -163,7 +207,7 @@ def _undefined(ref: Ref, vantage: bool, aliases: list[str]) -> InventoryError:
     return InventoryError.at(ref.location, f"{ref.place}: '{ref.name}' is {what} in hosts{hint}")
 
 
-def _resolved(spec: DefaultsSpec) -> Defaults:
+def _resolved(spec: DefaultsSpec, expand: _Expansion) -> Defaults:
     base = Defaults()
     return Defaults(
         policy=Policy(
@@ -172,31 +216,31 @@ def _resolved(spec: DefaultsSpec) -> Defaults:
             wait=base.policy.wait if spec.wait is None else spec.wait.value,
         ),
         resolvers=base.resolvers if spec.resolvers is None else spec.resolvers.value,
-        vantages=base.vantages if spec.vantages is None else _names(spec.vantages.value),
+        vantages=base.vantages if spec.vantages is None else expand(spec.vantages.value),
         evidence_timeout=(
             base.evidence_timeout if spec.evidence_timeout is None else spec.evidence_timeout.value
         ),
     )
 
 
-def _names(refs: Iterable[Ref]) -> tuple[str, ...]:
-    return tuple(ref.name for ref in refs)
-
-
-def _service(spec: ServiceSpec, defaults: Defaults) -> Service:
+def _service(spec: ServiceSpec, defaults: Defaults, expand: _Expansion) -> Service:
+    hosts = () if spec.host is None else expand((spec.host,))
     return Service(
         name=spec.name,
         address=spec.address,
         ports=spec.ports,
         policy=spec.policy.over(defaults.policy),
-        vantages=defaults.vantages if spec.vantages is None else _names(spec.vantages),
+        vantages=defaults.vantages if spec.vantages is None else expand(spec.vantages),
         location=spec.location,
         dns=DnsSpec(
             expect=spec.expect,
             resolvers=defaults.resolvers if spec.resolvers is None else spec.resolvers,
             match=spec.match,
         ),
-        host=None if spec.host is None else spec.host.name,
+        # One host: its evidence explains a failed connect. A group's hosts each get
+        # their own host checks; a connect's failure is not pinned on one of them.
+        host=hosts[0] if len(hosts) == 1 else None,
+        hosts=hosts,
         unit=spec.unit,
         listen=spec.listen,
         tags=spec.tags,
@@ -206,11 +250,11 @@ def _service(spec: ServiceSpec, defaults: Defaults) -> Service:
     )
 
 
-def _closed(spec: ClosedSpec, defaults: Defaults) -> ClosedRule:
+def _closed(spec: ClosedSpec, defaults: Defaults, expand: _Expansion) -> ClosedRule:
     return ClosedRule(
         address=spec.address,
         ports=spec.ports,
-        vantages=defaults.vantages if spec.vantages is None else _names(spec.vantages),
+        vantages=defaults.vantages if spec.vantages is None else expand(spec.vantages),
         policy=spec.policy.over(defaults.policy),
         location=spec.location,
         resolvers=defaults.resolvers if spec.resolvers is None else spec.resolvers,

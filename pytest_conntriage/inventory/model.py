@@ -23,6 +23,8 @@ class Resolver:
 
 
 LOCAL_VANTAGE = "local"
+# `host: group:web`, `from: [group:web]`: every host of the Ansible group web (hosts_from).
+GROUP_PREFIX = "group:"
 
 
 @dataclass(frozen=True, slots=True)
@@ -102,6 +104,9 @@ class Service:
     # Seconds to keep a connection idle before checking it still carries data; 0 = off.
     idle: float = 0.0
     http: tuple[HttpGet, ...] = ()
+    # Every host the service runs on: `host`'s, or each host of its `group:` (then
+    # `host` is None unless the group has one). () = the same as (host,) if any.
+    hosts: tuple[str, ...] = ()
     # port → where it was written, built on first use: planning asks once per port, and
     # a scan per call made a list of 65,535 ports take a minute.
     _located: dict[int, Location] | None = field(
@@ -117,6 +122,11 @@ class Service:
                 located.setdefault(number, where)
             object.__setattr__(self, "_located", located)
         return located.get(port, self.location)
+
+    @property
+    def on_hosts(self) -> tuple[str, ...]:
+        """The hosts whose listening, firewall and service checks this service gets."""
+        return self.hosts or (() if self.host is None else (self.host,))
 
 
 @dataclass(frozen=True)

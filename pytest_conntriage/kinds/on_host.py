@@ -111,12 +111,10 @@ class HostKind(KindDefaults):
 
     def plan(self, inventory: Inventory) -> Iterator[HostCheck]:
         for service in inventory.services:
-            if service.host is None:
-                continue
-            for port in self.ports(service):
+            for host, port in ((h, p) for h in service.on_hosts for p in self.ports(service)):
                 yield HostCheck(
                     self,
-                    service.host,
+                    host,
                     service.name,
                     port,
                     service.address,

@@ -106,7 +106,7 @@ class SuiteIndex:
                     service.name,
                     _present(
                         ("address", service.address),
-                        ("host", service.host),
+                        ("host", ",".join(service.on_hosts) or None),
                         ("unit", service.unit),
                         ("tags", ",".join(service.tags)),
                         ("inventory", str(service.location)),

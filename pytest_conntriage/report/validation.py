@@ -31,8 +31,9 @@ def summary_lines(inventory: Inventory, checks: Iterable[Check], kinds: Sequence
     lines = []
     for service in inventory.services:
         where = f"{service.address} port {_ports(service.ports)} from {', '.join(service.vantages)}"
-        if service.host is not None:
-            where += f"; on {service.host}" + (f" (unit {service.unit})" if service.unit else "")
+        if service.on_hosts:
+            where += f"; on {', '.join(service.on_hosts)}"
+            where += f" (unit {service.unit})" if service.unit else ""
         counted = _counts(by_service[service.name], kinds)
         lines.append(f"{service.name} ({service.location}): {where}: {counted}")
     for rule, counts in zip(inventory.closed, by_rule, strict=True):
