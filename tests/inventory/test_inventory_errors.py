@@ -37,8 +37,8 @@ CASES = {
     ),
     "unknown-top-no-close-match": bad(
         "version: 1\nzzz: 1\n",
-        "inv.yml:2:1: unknown key 'zzz'; valid keys here: version, defaults, hosts, services,"
-        " closed",
+        "inv.yml:2:1: unknown key 'zzz'; valid keys here: version, defaults, hosts, hosts_from,"
+        " services, closed",
     ),
     "unknown-defaults": bad(
         "version: 1\ndefaults:\n  timeot: 2s\n",
@@ -301,8 +301,8 @@ CASES = {
     ),
     "top-level-list": bad(
         "- version: 1\n",
-        "inv.yml:1:1: expected an inventory (a mapping with version, defaults, hosts, services,"
-        " closed), got a list",
+        "inv.yml:1:1: expected an inventory (a mapping with version, defaults, hosts, hosts_from,"
+        " services, closed), got a list",
     ),
     # the file itself
     "directory": Case(
