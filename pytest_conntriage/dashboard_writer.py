@@ -25,6 +25,7 @@ from .report.dashboard import Case, Finding, Problem
 from .report.properties import read
 from .result import crash_reason
 from .run import ConntriageRun
+from .shard import ORDER_ATTRIBUTE
 
 # The report attribute that carries a check's suite: pytest keeps a report's extra
 # attributes, and sends them from an xdist worker to the controller.
@@ -47,8 +48,10 @@ class DashboardWriter:
         order: Callable[[], dict[str, int]],
         is_worker: bool,
         check_of: Callable[[pytest.Item], Check | None],
+        shard: str = "",
     ) -> None:
         self.path = path
+        self.shard = shard  # "2/4" in a sharded run
         self.check_of = check_of  # the check an item runs, whatever kind it is
         self.index = dashboard.SuiteIndex(inventory)
         self.redact = redact
@@ -57,6 +60,7 @@ class DashboardWriter:
         self.elapsed: dict[str, float] = {}
         self.suites: dict[str, str] = {}
         self.findings: dict[str, list[Finding]] = {}
+        self.orders: dict[str, int] = {}  # a sharded run's (shard_hooks.py), by node id
         # Set up but not yet called: a run interrupted there must not show them passed.
         self.unfinished: set[str] = set()
         self.started = datetime.now().astimezone().isoformat(timespec="seconds")
@@ -75,6 +79,7 @@ class DashboardWriter:
             lambda: run.summary.order,
             run.is_worker,
             run.check_of,
+            str(run.settings.shard or ""),
         )
 
     @pytest.hookimpl(wrapper=True)
@@ -107,6 +112,9 @@ class DashboardWriter:
     def _record(self, report: pytest.TestReport, suite: str) -> None:
         nodeid = report.nodeid
         self.suites.setdefault(nodeid, suite)
+        place = getattr(report, ORDER_ATTRIBUTE, None)
+        if isinstance(place, int):
+            self.orders[nodeid] = place
         self.elapsed[nodeid] = self.elapsed.get(nodeid, 0.0) + float(report.duration or 0.0)
         if report.when == "setup" and report.passed:
             self.unfinished.add(nodeid)
@@ -158,7 +166,12 @@ class DashboardWriter:
                 # The checks that did not run are absent: not all clear.
                 cases.append(dashboard.interrupted_case())
             dashboard.write_file(
-                self.path, self.index.suites, cases, self.redact, timestamp=self.started
+                self.path,
+                self.index.suites,
+                cases,
+                self.redact,
+                timestamp=self.started,
+                shard=self.shard,
             )
         except Exception as exc:
             reason = self.redact(crash_reason("dashboard", exc))
@@ -184,6 +197,7 @@ class DashboardWriter:
                 _case_name(nodeid),
                 self.elapsed[nodeid],
                 tuple(self.findings.get(nodeid, ())),
+                self.orders.get(nodeid),
             )
             for nodeid in nodeids
         ]

@@ -76,6 +76,14 @@ def pytest_addoption(parser: pytest.Parser, pluginmanager: pytest.PytestPluginMa
         help="write a dashboard report: JUnit XML with one testsuite per inventory service"
         " (its host, unit and tags as properties), each failure typed by its outcome",
     )
+    group.addoption(
+        "--conntriage-shard",
+        default=None,
+        metavar="I/N",
+        help="run shard I of N of the inventory's checks (a host's checks stay together);"
+        " 'auto': GitLab's CI_NODE_INDEX/CI_NODE_TOTAL. Merge the shards' reports with"
+        " python -m pytest_conntriage.merge",
+    )
     parser.addini(
         "conntriage_junit",
         "dashboard report file (see --conntriage-junit), relative to the ini file",
@@ -145,6 +153,7 @@ def _wanted(config: pytest.Config) -> bool:
         or config.getini("conntriage_runbook")
         or config.getoption("conntriage_validate")
         or config.getoption("conntriage_junit")  # needs an inventory: says so, exit 4
+        or config.getoption("conntriage_shard")  # the same
     )
 
 

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import gc
+import os
 import warnings
 from collections.abc import Generator, Iterable
 from dataclasses import dataclass
@@ -39,6 +40,7 @@ from .result import crash_reason
 from .runbook import RunbookError, load_runbook
 from .runbook.model import Runbook
 from .runbook.vocabulary import Vocabulary
+from .shard import Shard, ShardError, parse
 from .xdist_support import WorkerQueue, XdistHooks, validated_digests
 
 RUN_PLUGIN, XDIST_PLUGIN = "conntriage-run", "conntriage-xdist"
@@ -53,6 +55,7 @@ class Settings:
     concurrency: int
     validate: bool = False  # --conntriage-validate: collect only, touch no network
     dashboard: Path | None = None  # --conntriage-junit: where the dashboard report goes
+    shard: Shard | None = None  # --conntriage-shard: this job's share of a split run
 
     @classmethod
     def from_config(cls, config: pytest.Config) -> Settings:
@@ -81,7 +84,28 @@ class Settings:
             raise pytest.UsageError(
                 "--conntriage-junit needs an inventory (--conntriage-inventory FILE)"
             )
-        return cls(tuple(inventories), tuple(runbooks), concurrency, validate, _dashboard(config))
+        return cls(
+            tuple(inventories),
+            tuple(runbooks),
+            concurrency,
+            validate,
+            _dashboard(config),
+            _shard(config, bool(inventories)),
+        )
+
+
+def _shard(config: pytest.Config, inventory: bool) -> Shard | None:
+    given = config.getoption("conntriage_shard")
+    if given is None:
+        return None
+    if not inventory:
+        raise pytest.UsageError(
+            "--conntriage-shard needs an inventory (--conntriage-inventory FILE)"
+        )
+    try:
+        return parse(str(given), os.environ)
+    except ShardError as exc:
+        raise pytest.UsageError(str(exc)) from None
 
 
 def _dashboard(config: pytest.Config) -> Path | None:
@@ -147,6 +171,10 @@ def start(config: pytest.Config, settings: Settings) -> ConntriageRun:
     run = ConntriageRun(config, settings, inventory, runbook, extensions)
     config.pluginmanager.register(run, RUN_PLUGIN)
     config.pluginmanager.register(run.xdist_hooks, XDIST_PLUGIN)
+    if settings.shard is not None and inventory is not None:
+        from .shard_hooks import ShardHooks  # only for a run split across jobs
+
+        config.pluginmanager.register(ShardHooks(run, settings.shard), "conntriage-shard")
     if settings.dashboard is not None and inventory is not None and not settings.validate:
         from .dashboard_writer import DashboardWriter  # only for a run that writes one
 

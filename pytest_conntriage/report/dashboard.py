@@ -35,6 +35,13 @@ CASES_PER_CHUNK = 100
 # itself, say), and of tests that could not even be collected.
 UNOWNED_SUITE = "checks"
 COLLECTION_SUITE = "collection"
+# A sharded run's suite property: the suite's place in the inventory ("conntriage.order")
+# and each case's in the whole collection ("conntriage.order[test_tcp[...]]").
+ORDER_PROPERTY = "conntriage.order"
+# ... and which shard wrote it ("conntriage.shard" = "2/4"), on every suite, or on a suite
+# of this name alone when the shard ran no test: the merge checks that none is missing.
+SHARD_PROPERTY = "conntriage.shard"
+SHARD_SUITE = "conntriage shard"
 
 
 class Problem(str, Enum):
@@ -67,6 +74,7 @@ class Case:
     name: str  # stable: the node id after its file ("test_tcp[api:local->api:443]")
     elapsed: float  # seconds, every phase
     findings: tuple[Finding, ...] = ()
+    order: int | None = None  # a sharded run's: its place in the whole collection
 
     @property
     def failed(self) -> bool:
@@ -155,22 +163,33 @@ def write(
     cases: Iterable[Case],
     redact: Callable[[str], str] = str,
     timestamp: str = "",
+    shard: str = "",
 ) -> None:
     """The JUnit document of `cases`, to `stream`.
 
     Suites come in the order of `suites`, then any other suite a case names; a suite
     without cases is left out (its checks were deselected). Cases keep the order they
-    come in. Every text written passes through `redact` first.
+    come in. Every text written passes through `redact` first. `shard` ("2/4"): the
+    document is that shard's, with the properties the merge needs.
     """
     grouped: dict[str, list[Case]] = {suite.name: [] for suite in suites}
     for case in cases:
         grouped.setdefault(case.suite, []).append(case)
     properties = {suite.name: suite.properties for suite in suites}
-    everything = [c for group in grouped.values() for c in group]
+    if shard:
+        # One shard of a split run: which, and where each suite and case goes in the
+        # whole run's document, for `python -m pytest_conntriage.merge` (which removes
+        # them).
+        if not any(grouped.values()):
+            grouped[SHARD_SUITE] = []
+        for place, (name, group) in enumerate(grouped.items()):
+            extra = ((SHARD_PROPERTY, shard), *_orders(place, group))
+            properties[name] = (*properties.get(name, ()), *extra)
+    everything = [case for group in grouped.values() for case in group]
     stream.write('<?xml version="1.0" encoding="utf-8"?>\n')
     stream.write(_start_tag(ET.Element("testsuites", _totals(everything))))
     for name, group in grouped.items():
-        if group:
+        if group or name == SHARD_SUITE:
             _write_suite(stream, name, properties.get(name, ()), group, redact, timestamp)
     stream.write("</testsuites>\n")
 
@@ -181,6 +200,7 @@ def write_file(
     cases: Iterable[Case],
     redact: Callable[[str], str] = str,
     timestamp: str = "",
+    shard: str = "",
 ) -> None:
     """`write` to `path`, which holds either the whole new document or what it held
     before: a reader never sees half a file."""
@@ -190,7 +210,7 @@ def write_file(
     temporary = target.with_name(f".{target.name}.{os.getpid()}.tmp")
     try:
         with open(temporary, "w", encoding="utf-8") as stream:
-            write(stream, suites, cases, redact, timestamp)
+            write(stream, suites, cases, redact, timestamp, shard)
         os.replace(temporary, target)
     except BaseException:
         temporary.unlink(missing_ok=True)
@@ -211,6 +231,12 @@ def interrupted_case() -> Case:
     return Case("conntriage", "run", 0.0, (Finding(Problem.ERROR, message),))
 
 
+def _orders(place: int, cases: Sequence[Case]) -> list[tuple[str, str]]:
+    pairs = [(ORDER_PROPERTY, str(place))]
+    pairs += [(f"{ORDER_PROPERTY}[{c.name}]", str(c.order)) for c in cases if c.order is not None]
+    return pairs
+
+
 def _totals(cases: Sequence[Case]) -> dict[str, str]:
     return {
         "tests": str(len(cases)),
@@ -228,6 +254,7 @@ def _write_suite(
     redact: Callable[[str], str],
     timestamp: str,
 ) -> None:
+    # (a sharded run's case orders name their case as its testcase is written below)
     shown = {clean(redact(key)): clean(redact(value)) for key, value in properties}
     suite_name = clean(redact(name))
     element = junit_xml.TestSuite(
