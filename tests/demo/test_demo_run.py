@@ -49,7 +49,8 @@ def run_demo(
     if inventory is not None:
         command += ["--inventory", str(inventory)]
     env = {**os.environ, "XDG_CACHE_HOME": str(cwd / "cache")}
-    env.pop("PYTEST_ADDOPTS", None)
+    # The outer run's own left out; no hypothesis plugin (tests/conftest.py says why).
+    env["PYTEST_ADDOPTS"] = "-p no:hypothesispytest"
     # A session of its own: on a hang, the demo and its pytest are killed together.
     proc = subprocess.Popen(
         [*command, "--", *pytest_args],

@@ -95,7 +95,7 @@ class HungHost:
         work.mkdir(exist_ok=True)
         inventory = work / "inventory.yml"
         inventory.write_text(_inventory(self.connection, evidence))
-        argv = self.lab.plugin_argv(inventory, work / "junit.xml", "-p", "no:hypothesispytest")
+        argv = self.lab.plugin_argv(inventory, work / "junit.xml")
         env = {k: v for k, v in os.environ.items() if not k.startswith("PYTEST_")}
         env[TAG_VARIABLE] = self.tag
         return subprocess.Popen(
