@@ -151,8 +151,9 @@ def test_the_short_inventory_option_is_ours_when_free(pytester: pytest.Pytester)
 
 @pytest.fixture(scope="module")
 def pytest_ansible_dir(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    """pytest-ansible and what it needs beyond this environment, installed from the
-    package index into a directory of its own (put on PYTHONPATH: this venv is not touched)."""
+    """pytest-ansible, installed from the package index into a directory of its own (put
+    on PYTHONPATH: this venv is not touched). Only what this environment lacks: ansible-core
+    is a dev dependency (hosts_from), pytest and xdist stay this environment's own."""
     target = tmp_path_factory.mktemp("pytest-ansible")
     install = subprocess.run(
         [
@@ -162,10 +163,12 @@ def pytest_ansible_dir(tmp_path_factory: pytest.TempPathFactory) -> Path:
             "install",
             "--quiet",
             "--disable-pip-version-check",
+            "--no-deps",
             "--target",
             str(target),
             "pytest-ansible",
-            "ansible-core",
+            "ansible-compat",
+            "subprocess-tee",
         ],
         capture_output=True,
         text=True,
@@ -173,14 +176,6 @@ def pytest_ansible_dir(tmp_path_factory: pytest.TempPathFactory) -> Path:
     )
     if install.returncode != 0:
         pytest.skip(f"pytest-ansible could not be installed: {install.stderr[-500:]}")
-    # --target installs every dependency again; keep only what this environment lacks,
-    # so pytest, xdist and pluggy stay this environment's own.
-    for path in target.iterdir():
-        name = path.name.lower()
-        if not name.startswith(
-            ("pytest_ansible", "ansible", "jinja2", "markupsafe", "resolvelib", "subprocess_tee")
-        ):
-            subprocess.run(["rm", "-rf", "--", str(path)], check=True)
     return target
 
 
