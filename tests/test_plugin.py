@@ -484,11 +484,13 @@ def test_users_own_tests_use_the_fixture(pytester: pytest.Pytester) -> None:
     assert not cases["test_no_checks"][1]
 
 
+@pytest.mark.parametrize("workers", [[], ["-n", "2"]])
 def test_a_vantage_host_probes_and_is_classified_the_same_way(
-    pytester: pytest.Pytester,
+    pytester: pytest.Pytester, workers: list[str]
 ) -> None:
     # local:// is testinfra's backend for this machine: the probe goes through the same
     # host.run() path as ssh:// or paramiko://, so classification is exercised for real.
+    # Its connects are one batch (probe/vantages.py); under xdist, one per worker.
     with OpenListener("127.0.0.2") as web, FullQueueListener("127.0.0.4") as queue:
         refused = closed_port("127.0.0.3")
         text = (
@@ -500,7 +502,7 @@ def test_a_vantage_host_probes_and_is_classified_the_same_way(
             f"  api:\n    address: 127.0.0.3\n    ports: [{refused}]\n    from: [me]\n"
         )
         junit = pytester.path / "junit.xml"
-        result = run_inventory(pytester, f"--junitxml={junit}", text=text)
+        result = run_inventory(pytester, f"--junitxml={junit}", *workers, text=text)
     result.assert_outcomes(passed=2, failed=2)
     outcomes = {name: case[0] for name, case in junit_cases(junit).items()}
     assert outcomes == {
