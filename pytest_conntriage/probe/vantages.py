@@ -249,12 +249,14 @@ def run_batch(
     if output.count is None:
         if output.no_python:
             return None
-        if result.rc in (children.NOT_RUN, children.TIMED_OUT):
-            # The transport's failure (ssh's 255, killed at the deadline): no python3
+        if result.rc == children.NOT_RUN:
+            # The transport's failure (ssh's 255, killed at our deadline): no python3
             # was reached at all.
             detail = f"vantage {vantage} could not run the probe: {said[0][:200]}"
             return _all_failed(endpoints, detail)
-        return None  # python3 is there but cannot run the batch (too old): one by one
+        # python3 is there but could not run the batch (too old to parse it, or stuck
+        # until the vantage's own `timeout` ended it, 124): one by one, as before.
+        return None
     if output.count != len(endpoints):
         return None  # the script got no input (a transport without stdin)
     if output.ended:

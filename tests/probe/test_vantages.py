@@ -266,3 +266,29 @@ def test_a_batch_killed_under_testinfras_ssh_keeps_what_it_printed() -> None:
     assert nothing is not None
     said = "vantage web could not run the probe: timed out after 6 s"
     assert {a.detail for a in nothing} == {said}
+
+
+class _Says:
+    def __init__(self, rc: int, stdout: str = "", stderr: str = "") -> None:
+        self.result = _Ran(rc, stdout, stderr)
+
+    def run(self, command: str, *args: str) -> CommandResult:
+        return self.result
+
+
+def test_a_batch_python3_could_not_run_goes_one_by_one() -> None:
+    endpoints: list[Endpoint] = [("10.0.0.2", 1, 1.0)]
+    # Ended by the vantage's own `timeout` before a word (stdin never came), too old a
+    # python3 to parse the script, or input the transport did not pass on: one by one.
+    for said in (_Says(124), _Says(1, "", "SyntaxError: invalid syntax"), _Says(0, '{"n": 0}\n')):
+        assert run_batch(said, "web", endpoints, 8, 6) is None
+    # Without python3 there the command says so.
+    assert run_batch(_Says(0, batch_script.NO_PYTHON + "\n"), "web", endpoints, 8, 6) is None
+    # The transport's own failure (ssh's 255) is every check's probe-error, in its words.
+    refused = _Says(255, "", "ssh: connect to host w port 22: Connection refused\n")
+    found = run_batch(refused, "web", endpoints, 8, 6)
+    assert found is not None
+    assert found[0].outcome is Outcome.PROBE_ERROR
+    assert found[0].detail == (
+        "vantage web could not run the probe: ssh: connect to host w port 22: Connection refused"
+    )
