@@ -41,7 +41,7 @@ from .runbook import RunbookError, load_runbook
 from .runbook.model import Runbook
 from .runbook.vocabulary import Vocabulary
 from .shard import Shard, ShardError, parse
-from .xdist_support import WorkerQueue, XdistHooks, validated_digests
+from .xdist_support import WorkerQueue, XdistHooks, ansible_read, validated_digests
 
 RUN_PLUGIN, XDIST_PLUGIN = "conntriage-run", "conntriage-xdist"
 
@@ -134,7 +134,9 @@ def start(config: pytest.Config, settings: Settings) -> ConntriageRun:
         with warnings.catch_warnings(record=True) as caught:
             warnings.simplefilter("always", InventoryWarning)
             inventory = (
-                load_inventories(settings.inventories, validated=validated)
+                load_inventories(
+                    settings.inventories, validated=validated, ansible_read=ansible_read(config)
+                )
                 if settings.inventories
                 else None
             )

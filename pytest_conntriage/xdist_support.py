@@ -16,6 +16,7 @@ if TYPE_CHECKING:
     from .run import ConntriageRun
 
 VALIDATED_KEY = "conntriage_validated"
+ANSIBLE_KEY = "conntriage_ansible"
 
 
 class WorkerQueue:
@@ -66,6 +67,9 @@ class XdistHooks:
         # DNS); it need not validate what the controller has just validated.
         if self.run.inventory is not None:
             node.workerinput[VALIDATED_KEY] = list(self.run.inventory.digests)
+            # hosts_from: the worker uses the hosts its controller read, not a read of
+            # its own (the same ids, and no ansible start-up per worker).
+            node.workerinput[ANSIBLE_KEY] = dict(self.run.inventory.ansible)
 
     @pytest.hookimpl(optionalhook=True)
     def pytest_xdist_node_collection_finished(self, node: Any, ids: list[str]) -> None:
@@ -76,6 +80,11 @@ class XdistHooks:
         if self.run.inventory is None or config.getvalue("dist") != "load":
             return None
         return upfront_scheduling()(config, log)
+
+
+def ansible_read(config: pytest.Config) -> Any:
+    """On an xdist worker, what its controller's hosts_from read (Inventory.ansible)."""
+    return getattr(config, "workerinput", {}).get(ANSIBLE_KEY)
 
 
 def validated_digests(config: pytest.Config) -> Any:

@@ -97,6 +97,25 @@ class AnsibleInventory:
     notes: tuple[str, ...] = ()  # what was left out and why (vaulted passwords), no secret
 
 
+def to_data(read: AnsibleInventory) -> dict[str, Any]:
+    """`read` as plain data, for an xdist worker (which then reads what its controller
+    read, not the file again: the same hosts and ids, and no ansible start-up each)."""
+    return {
+        "hosts": [[h.name, h.connection, h.sudo] for h in read.hosts],
+        "groups": {name: list(members) for name, members in read.groups.items()},
+        "notes": list(read.notes),
+    }
+
+
+def from_data(data: Mapping[str, Any]) -> AnsibleInventory:
+    """The AnsibleInventory `to_data` gave."""
+    return AnsibleInventory(
+        tuple(AnsibleHost(str(n), str(c), bool(s)) for n, c, s in data["hosts"]),
+        {str(name): tuple(members) for name, members in data["groups"].items()},
+        tuple(data["notes"]),
+    )
+
+
 def installed() -> bool:
     """Whether ansible-core can be run with this interpreter (nothing is imported: a
     submodule's spec would import the package)."""

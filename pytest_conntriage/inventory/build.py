@@ -5,7 +5,7 @@ from __future__ import annotations
 import difflib
 import os
 import warnings
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Generic, TypeVar
@@ -132,21 +132,27 @@ class FileSpec:
     digest: str = ""  # of the validated document (inventory.load)
     # Ansible groups (hosts_from) → their hosts' aliases; `group:NAME` expands to them.
     groups: tuple[tuple[str, tuple[str, ...], Location], ...] = ()
+    # What hosts_from read, by the Ansible file's absolute path (ansible.to_data).
+    ansible: tuple[tuple[str, Any], ...] = ()
 
 
-def build(document: Document) -> FileSpec:
+def build(document: Document, ansible_read: Mapping[str, Any] | None = None) -> FileSpec:
     """The parts of the model `document` defines; raises the first value error in the file.
 
     `document` must have passed schema validation: types and shapes are trusted here, and
     only what a schema cannot say is checked (IP syntax, resolvers, reserved names).
+    `ansible_read`: what hosts_from files were already read as in this run (an xdist
+    worker's controller's Inventory.ansible), by absolute path; others are read now.
     """
-    return _Builder(document).build()
+    return _Builder(document, ansible_read or {}).build()
 
 
 class _Builder:
-    def __init__(self, document: Document) -> None:
+    def __init__(self, document: Document, ansible_read: Mapping[str, Any]) -> None:
         self.doc = document
         self.problems = Problems()
+        self.ansible_read = ansible_read
+        self.ansible: list[tuple[str, Any]] = []
 
     def build(self) -> FileSpec:
         # Schema-validated: the shapes below are guaranteed, so plain indexing is safe.
@@ -163,6 +169,7 @@ class _Builder:
             services=tuple(self.service(n, s) for n, s in (data.get("services") or {}).items()),
             closed=tuple(self.closed(i, c) for i, c in enumerate(data.get("closed") or [])),
             groups=groups,
+            ansible=tuple(self.ansible),
         )
         self.problems.raise_first()
         return spec
@@ -230,10 +237,12 @@ class _Builder:
         where = self.doc.value_location(path)
         file = os.path.abspath(Path(self.doc.path).parent / os.path.expanduser(written))
         try:
-            read = ansible.read(file)
+            given = self.ansible_read.get(file)
+            read = ansible.read(file) if given is None else ansible.from_data(given)
         except ansible.AnsibleError as exc:
             self.fail(path, f"{written}: {exc}")
             return (), ()
+        self.ansible.append((file, ansible.to_data(read)))
         for note in read.notes:
             warnings.warn(InventoryWarning(printable(f"{where}: {written}: {note}")), stacklevel=1)
         hosts = []

@@ -7,6 +7,7 @@ import json
 import os
 from collections.abc import Collection, Mapping, Sequence
 from dataclasses import replace
+from typing import Any
 
 from ..marked_yaml import (
     MAX_DOCUMENT_CHARS,
@@ -29,6 +30,7 @@ def load_inventories(
     paths: Sequence[str],
     environ: Mapping[str, str] | None = None,
     validated: Collection[str] = (),
+    ansible_read: Mapping[str, Any] | None = None,
 ) -> Inventory:
     """Load, validate and merge the inventory files at `paths`, in order.
 
@@ -39,22 +41,35 @@ def load_inventories(
     `validated`: digests (Inventory.digests) of documents already validated against the
     schema in this run, such as the xdist controller's; a document with the same digest
     is not validated again (0.7 s per process at 10,000 services).
+
+    `ansible_read`: Inventory.ansible of the same files loaded in this run (the xdist
+    controller's): the hosts_from files are not read again, and every worker has the
+    very hosts its controller has.
     """
     env = os.environ if environ is None else environ
     unique: dict[str, str] = {}
     for path in paths:
         unique.setdefault(os.path.realpath(path), path)
     with collector_paused():
-        return merge([load_file(path, env, validated) for path in unique.values()])
+        return merge([load_file(path, env, validated, ansible_read) for path in unique.values()])
 
 
-def load_file(path: str, environ: Mapping[str, str], validated: Collection[str] = ()) -> FileSpec:
+def load_file(
+    path: str,
+    environ: Mapping[str, str],
+    validated: Collection[str] = (),
+    ansible_read: Mapping[str, Any] | None = None,
+) -> FileSpec:
     """One inventory file, validated but not merged: its references are not checked yet."""
-    return load_text(_read(path), path, environ, validated)
+    return load_text(_read(path), path, environ, validated, ansible_read)
 
 
 def load_text(
-    text: str, path: str, environ: Mapping[str, str], validated: Collection[str] = ()
+    text: str,
+    path: str,
+    environ: Mapping[str, str],
+    validated: Collection[str] = (),
+    ansible_read: Mapping[str, Any] | None = None,
 ) -> FileSpec:
     """As load_file, for the text of the file at `path` (already read)."""
     document: Document | None = None
@@ -71,7 +86,7 @@ def load_text(
         digest = _digest(text, document)
         if not digest or digest not in validated:
             validate(document)
-        return replace(build(document), digest=digest)
+        return replace(build(document, ansible_read), digest=digest)
     except InventoryError as exc:
         # Whatever went wrong, no message may show a host spec's password.
         error = exc if document is None else exc.masking(hostspec.specs_in(document))

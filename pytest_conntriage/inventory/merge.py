@@ -75,6 +75,7 @@ def merge(files: Sequence[FileSpec]) -> Inventory:
         services=tuple(_service(spec, base, expand) for spec in services.values()),
         closed=tuple(_closed(spec, base, expand) for spec in closed),
         digests=tuple(f.digest for f in files),
+        ansible={path: read for f in files for path, read in f.ansible},
     )
     for problem in _open_and_closed(inventory):
         problems.add(problem)

@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 from enum import Enum
+from typing import Any
 
 # Re-exported: the model's values carry where they were written.
 from ..document_errors import Location as Location
@@ -169,3 +171,7 @@ class Inventory:
     # Per file, the digest of the document validated (inventory.load): xdist workers
     # are handed these and skip validating the same documents again.
     digests: tuple[str, ...] = ()
+    # What hosts_from read, by the Ansible file's absolute path (inventory.ansible
+    # to_data): xdist workers are handed it and use it, not a read of their own. Holds
+    # host specs with their passwords: never shown (repr=False).
+    ansible: Mapping[str, Any] = field(default_factory=dict, repr=False, compare=False)

@@ -97,6 +97,14 @@ def test_both_forms_read_by_ansible_give_the_same_hosts_and_groups(
         "db-1": ("paramiko://[::1]", False),
     }
     assert all(str(h.location) == f"{inventory}:3:12" for h in loaded.hosts.values())
+    # An xdist worker is handed what its controller read and uses it, not the file: the
+    # same hosts and ids on every worker, whatever happens to the file meanwhile.
+    assert list(loaded.ansible) == [str(ansible_file)]
+    ansible_file.write_text("[other]\nother-1\n")
+    again = load_inventories([str(inventory)], ansible_read=loaded.ansible)
+    assert again.hosts == loaded.hosts
+    assert again.ansible == loaded.ansible
+    assert "id web" not in repr(again)  # what was read is never shown
 
 
 def test_group_expands_to_one_check_per_host_with_the_host_in_its_id(
@@ -319,7 +327,7 @@ services:
     _inventory(pytester.path / "inv.yml", "hosts.ini", services)
     loud = ("-l", "--tb=long", "-rA", "-vv", "-p", "cacheprovider")
     junit, dashboard = pytester.path / "junit.xml", pytester.path / "dashboard.xml"
-    validated = pytester.runpytest_subprocess("--inventory", "inv.yml", "--conntriage-validate")
+    validated = pytester.runpytest("--inventory", "inv.yml", "--conntriage-validate")
     ran = pytester.runpytest_subprocess(
         "--inventory",
         "inv.yml",
@@ -350,7 +358,7 @@ def test_a_vaulted_value_that_is_needed_is_refused_never_decrypted(
     (pytester.path / "group_vars").mkdir()
     (pytester.path / "group_vars" / "web.yml").write_text(f"ansible_user: {VAULTED}\n")
     _inventory(pytester.path / "inv.yml", "hosts.ini")
-    result = pytester.runpytest_subprocess("--inventory", "inv.yml", "-p", "no:cacheprovider")
+    result = pytester.runpytest("--inventory", "inv.yml", "-p", "no:cacheprovider")
     shown = everything(pytester, result)
     assert result.ret == 4, shown
     assert (
