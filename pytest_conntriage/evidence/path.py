@@ -168,7 +168,9 @@ def worth_tracing(
     """Whether a failed connect is one the path trace can locate: a timeout, or an ICMP
     error sent by something other than the target (a router on the way). Not when the
     target is this machine itself (loopback, or one of its own addresses), nor when
-    the client's own route refused (no SYN left it)."""
+    the client's own route refused (no SYN left it), nor when that route reaches the
+    target on-link (no gateway): no router is on the way, so the SYN with TTL 1 is
+    delivered to the target itself and the trace would only repeat the probe."""
     if outcome is not Outcome.TIMEOUT and (icmp_from is None or icmp_from == address):
         return False
     try:
@@ -176,4 +178,6 @@ def worth_tracing(
             return False
     except ValueError:
         return False  # only an IP literal is traced
-    return route is None or route.kind in (RouteKind.UNICAST, RouteKind.UNKNOWN)
+    if route is None or route.kind is RouteKind.UNKNOWN:
+        return True
+    return route.kind is RouteKind.UNICAST and route.gateway is not None

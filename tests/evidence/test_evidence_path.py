@@ -159,6 +159,22 @@ UNICAST = Route(TARGET, RouteKind.UNICAST, dev="c0", gateway=R1, src="10.200.1.2
         pytest.param(
             Outcome.TIMEOUT, TARGET, None, Route(TARGET, RouteKind.LOCAL), False, id="own-address"
         ),
+        pytest.param(
+            Outcome.TIMEOUT,
+            TARGET,
+            None,
+            Route(TARGET, RouteKind.UNICAST, dev="c0", src="10.200.1.2"),
+            False,
+            id="on-link-no-router-between",
+        ),
+        pytest.param(
+            Outcome.TIMEOUT,
+            TARGET,
+            None,
+            Route(TARGET, RouteKind.UNKNOWN),
+            True,
+            id="route-unknown",
+        ),
         pytest.param(Outcome.TIMEOUT, "127.0.0.4", None, None, False, id="loopback"),
         pytest.param(Outcome.TIMEOUT, "::1", None, None, False, id="loopback-v6"),
         pytest.param(Outcome.TIMEOUT, "2001:db8::1", None, None, True, id="ipv6"),
