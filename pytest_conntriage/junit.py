@@ -22,7 +22,7 @@ leaves as pytest wrote it.
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from typing import Any
 
 import pytest
@@ -49,12 +49,14 @@ def write(
     report: pytest.TestReport,
     pairs: Sequence[tuple[str, str]],
     failure_type: str | None,
+    add_suite_property: Callable[[str, str], None] | None = None,
 ) -> None:
     """Put `pairs` (a check's call report's properties) where the JUnit file allows
     them, and `failure_type` on its `<failure>`; nothing when no JUnit file is written.
 
     Call after pytest's junitxml has handled `report` (trylast), so the testcase is
-    open and holds its failure.
+    open and holds its failure. `add_suite_property`: where suite properties go
+    instead of LogXML's list (junit_spool.JunitSpool.add_property).
     """
     xml: Any = junit_xml(config)
     if xml is None:
@@ -72,5 +74,6 @@ def write(
         return
     classname, name = reporter.attrs.get("classname", ""), reporter.attrs.get("name", "")
     testcase = f"{classname}::{name}" if classname else name
+    add = add_suite_property or xml.add_global_property
     for key, value in pairs:
-        xml.add_global_property(suite_property_name(key, testcase), value)
+        add(suite_property_name(key, testcase), value)

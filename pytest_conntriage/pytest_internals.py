@@ -93,6 +93,14 @@ def parametrized_node_id(parent: Any, base: str, params: str) -> dict[str, Any]:
     return {"nodeid": child(base).with_params(params)}
 
 
+def junit_escape(value: object) -> str:
+    """What pytest's JUnit writer does to a value before it writes it (characters XML
+    cannot hold replaced), so text written beside it reads the same."""
+    from _pytest.junitxml import bin_xml_escape
+
+    return str(bin_xml_escape(value))
+
+
 def junit_xml(config: Any) -> Any:
     """pytest's JUnit writer (`LogXML`) of this run, or None (no --junitxml, or moved)."""
     try:

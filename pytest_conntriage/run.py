@@ -20,6 +20,7 @@ from .extensions import Extensions
 from .fixture import RESULT_KEY, ConnectivityFailure, Conntriage
 from .inventory import InventoryError, InventoryWarning, load_inventories
 from .inventory.model import Inventory
+from .junit_spool import JunitSpool
 from .kinds.registry import KindRegistry
 from .nodes import (
     TRIAGE_NOTES_KEY,
@@ -31,7 +32,7 @@ from .nodes import (
 )
 from .probe.engine import DEFAULT_CONCURRENCY, Engine
 from .probe.limits import fit as fit_to_fd_limit
-from .pytest_internals import index_teardown_reports, requesting_item
+from .pytest_internals import index_teardown_reports, junit_xml, requesting_item
 from .report.properties import PREFIX, essential_properties, properties, read
 from .report.summary import TriageSummary
 from .report.text import unavailable_line
@@ -239,6 +240,7 @@ class ConntriageRun:
         self.is_worker = hasattr(config, "workerinput")
         self.junit_properties = junit.placement_setting(config)
         self.junit_error = ""
+        self.junit_spool: JunitSpool | None = None
         self.inventory_paths = frozenset(
             Path(source).resolve() for source in (inventory.sources if inventory else ())
         )
@@ -403,9 +405,22 @@ class ConntriageRun:
         failure_type = props.get("outcome") if isinstance(report.longrepr, TriageRepr) else None
         try:
             pairs = [(f"{PREFIX}{name}", value) for name, value in props.items()]
-            junit.write(self.config, self.junit_properties, report, pairs, failure_type)
+            spool = self.junit_spool.add_property if self.junit_spool is not None else None
+            junit.write(self.config, self.junit_properties, report, pairs, failure_type, spool)
         except Exception as exc:  # pytest's own testcase and <failure> stand as written
             self.junit_error = crash_reason("JUnit properties", exc)
+
+    def pytest_sessionstart(self) -> None:
+        # pytest's JUnit writer exists once every plugin is configured: from here its
+        # finished testcases go to disk as the run goes (junit_spool.py).
+        xml = junit_xml(self.config)
+        if xml is not None and not self.is_worker:
+            spool = JunitSpool(xml)
+            # `-p no:conntriage-junit-spool` leaves LogXML as it is.
+            if self.config.pluginmanager.register(spool, "conntriage-junit-spool"):
+                self.junit_spool = spool
+            else:
+                spool.close()
 
     @pytest.hookimpl(tryfirst=True)
     def pytest_sessionfinish(self, session: pytest.Session) -> None:

@@ -3,6 +3,7 @@ family validates against Jenkins' junit-10.xsd (vendored beside this file)."""
 
 from __future__ import annotations
 
+import re
 import xml.etree.ElementTree as ET
 from pathlib import Path
 
@@ -111,3 +112,40 @@ def test_an_unknown_placement_is_a_usage_error(pytester: pytest.Pytester, invent
     result.stderr.fnmatch_lines(
         ["*conntriage_junit_properties: 'everywhere' is not one of auto, testcase, testsuite*"]
     )
+
+
+def canonical(junit: Path) -> str:
+    """The file without what differs from run to run (times, when, where, durations
+    in the messages, the order xdist's workers finished in)."""
+    root = ET.parse(junit).getroot()
+    for element in root.iter():
+        for varying in ("time", "timestamp", "hostname"):
+            element.attrib.pop(varying, None)
+    for suite in root.iter("testsuite"):
+        for props in suite.findall("properties"):
+            props[:] = sorted(props, key=lambda p: p.get("name", ""))
+        cases = sorted(suite.findall("testcase"), key=lambda c: c.get("name", ""))
+        for case in cases:
+            suite.remove(case)
+        suite.extend(cases)
+    return re.sub(r"\d+(?:\.\d+)? ?m?s\b", "T", ET.tostring(root, encoding="unicode"))
+
+
+@pytest.mark.parametrize("workers", [[], ["-n", "2"]], ids=["serial", "xdist"])
+def test_the_spooled_junit_is_the_file_pytest_writes_without_the_spool(
+    pytester: pytest.Pytester, inventory: Path, workers: list[str]
+) -> None:
+    spooled_result, spooled = run(pytester, inventory, *workers)
+    spooled_result.assert_outcomes(passed=2, failed=3, skipped=1)
+    text = spooled.read_text(encoding="utf-8")
+    assert "conntriage-spooled" not in text
+    SCHEMA.validate(str(spooled))
+    kept = pytester.path / "spooled.xml"
+    spooled.rename(kept)
+    plain_result, plain = run(pytester, inventory, *workers, "-p", "no:conntriage-junit-spool")
+    plain_result.assert_outcomes(passed=2, failed=3, skipped=1)
+    assert canonical(kept) == canonical(plain)
+    # The triage bodies and the suite's properties came back from the spool.
+    assert text.count("<failure ") == 3
+    assert "conntriage.outcome[" in text
+    assert not [p.name for p in pytester.path.iterdir() if p.name.endswith(".tmp")]
