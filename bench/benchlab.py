@@ -77,7 +77,8 @@ class Layout:
 
     @classmethod
     def for_size(cls, n: int, open_share: float = 0.05, blackholed_share: float = 0.05) -> Layout:
-        addresses = 10 if n >= 100 else 1
+        # 100,000 and up: 100 addresses (a fleet's breadth); below, 10 (or 1 for a toy).
+        addresses = 100 if n >= 100000 else 10 if n >= 100 else 1
         if n % addresses:
             raise LabError(f"{n} endpoints: must be a multiple of {addresses}")
         ports = n // addresses
