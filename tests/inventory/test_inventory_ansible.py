@@ -436,3 +436,21 @@ def test_a_group_holds_its_children_hosts_in_ansible_order() -> None:
     assert read.groups["all"] == ("u1", "b1", "b2", "a1", "c1")
     assert read.groups["a"] == ("a1", "c1")
     assert read.groups["c"] == ("c1", "a1")
+
+
+def test_groups_of_several_files_merge_and_a_host_is_defined_once(tmp_path: Path) -> None:
+    # Two inventories, each with its own Ansible file: a group both name holds the hosts
+    # of both; an Ansible host with an alias already written under hosts: is an error.
+    (tmp_path / "a.ini").write_text("[web]\nweb-1 ansible_connection=local\n")
+    (tmp_path / "b.ini").write_text("[web]\nweb-2 ansible_connection=local\n")
+    service = "services:\n  api:\n    address: 127.0.0.1\n    ports: [80]\n    from: [group:web]\n"
+    first = _inventory(tmp_path / "a.yml", "a.ini", service)
+    second = _inventory(tmp_path / "b.yml", "b.ini", "hosts:\n  web-3: {connection: 'local://'}\n")
+    loaded = load_inventories([str(first), str(second)])
+    assert loaded.services[0].vantages == ("web-1", "web-2")
+    assert list(loaded.hosts) == ["web-1", "web-3", "web-2"]
+    (tmp_path / "b.ini").write_text("[web]\nweb-3 ansible_connection=local\n")
+    # a.ini as read before (as a worker would be handed it), b.ini read again.
+    read_a = {path: read for path, read in loaded.ansible.items() if path.endswith("a.ini")}
+    with pytest.raises(InventoryError, match=r"b\.yml:3:12: hosts\.web-3: already defined at"):
+        load_inventories([str(first), str(second)], ansible_read=read_a)
