@@ -306,6 +306,11 @@ class ConntriageRun:
             self.validated_checks = [c for c in map(self.check_of, session.items) if c is not None]
         if not self.is_worker and not self.config.option.collectonly:
             self.summary.collected(item.nodeid for item in session.items)
+        # The inventory, the checks and the items live until the run ends: frozen, the
+        # collector's passes during the run no longer walk them. Before the first probe
+        # starts, so no probe's short-lived cycle is frozen with them.
+        gc.freeze()
+        if not self.is_worker and not self.config.option.collectonly:
             self._prefetch(session.items)
 
     @pytest.hookimpl(tryfirst=True)

@@ -92,6 +92,31 @@ def test_with_an_inventory_the_run_is_registered(pytester: pytest.Pytester) -> N
     assert state["freeze"] != 0
 
 
+def test_the_collected_checks_are_frozen_before_the_first_test_runs(
+    pytester: pytest.Pytester,
+) -> None:
+    # The garbage collector's passes during the run skip what collection built (the
+    # inventory, checks, items), which lives until the end anyway.
+    pytester.makeconftest(
+        """
+import gc
+frozen = []
+
+def pytest_runtest_setup(item):
+    frozen.append(gc.get_freeze_count())
+
+def pytest_unconfigure(config):
+    with open("frozen.txt", "w") as f:
+        f.write(str(frozen[0]) if frozen else "no test ran")
+"""
+    )
+    with OpenListener("127.0.0.2") as web:
+        pytester.makefile(".yml", inv=LOOPBACK_INVENTORY.format(port=web.port))
+        result = pytester.runpytest_subprocess("-p", "no:cacheprovider", "--inventory", "inv.yml")
+    result.assert_outcomes(passed=1)
+    assert int((pytester.path / "frozen.txt").read_text()) > 0
+
+
 def test_the_fixture_without_an_inventory_starts_the_run_it_needs(
     pytester: pytest.Pytester,
 ) -> None:
