@@ -2,10 +2,11 @@
 
 from __future__ import annotations
 
+import contextlib
 import gc
 import os
 import warnings
-from collections.abc import Generator, Iterable
+from collections.abc import Generator, Iterable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -121,6 +122,18 @@ def _dashboard(config: pytest.Config) -> Path | None:
     return (config.inipath.parent if config.inipath else config.rootpath) / written
 
 
+@contextlib.contextmanager
+def collector_paused() -> Iterator[None]:
+    """The garbage collector off inside (unless it was off already)."""
+    collecting = gc.isenabled()
+    gc.disable()
+    try:
+        yield
+    finally:
+        if collecting:
+            gc.enable()
+
+
 def start(config: pytest.Config, settings: Settings) -> ConntriageRun:
     """Load the inventory and runbook (a mistake: exit 4), register the run and its hooks."""
     from .builtin import extensions_of
@@ -132,7 +145,9 @@ def start(config: pytest.Config, settings: Settings) -> ConntriageRun:
         extensions = extensions_of(config)
         # An xdist worker reads the files the controller has just validated.
         validated = validated_digests(config)
-        with warnings.catch_warnings(record=True) as caught:
+        # Loading builds what the run keeps to its end: the collector's passes over it
+        # only cost (the YAML loader pauses it too).
+        with warnings.catch_warnings(record=True) as caught, collector_paused():
             warnings.simplefilter("always", InventoryWarning)
             inventory = (
                 load_inventories(
@@ -298,6 +313,15 @@ class ConntriageRun:
             if name in metafunc.fixturenames:
                 checks = self.plan.of(kind.name)
                 metafunc.parametrize(name, [check_param(c) for c in checks])
+
+    @pytest.hookimpl(wrapper=True)
+    def pytest_collection(self) -> Generator[None, object, object]:
+        # Collection builds the run's checks and items, none of them garbage: the
+        # collector's passes over them grew faster than the run (at 100,000 checks
+        # ~45% of collection's time). Paused while collecting; what collection built
+        # is frozen in pytest_collection_finish.
+        with collector_paused():
+            return (yield)
 
     def pytest_collection_finish(self, session: pytest.Session) -> None:
         # Start every selected probe now, so the run costs about one timeout. A worker

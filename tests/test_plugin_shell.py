@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import ast
 import os
 import re
 import subprocess
@@ -92,29 +93,35 @@ def test_with_an_inventory_the_run_is_registered(pytester: pytest.Pytester) -> N
     assert state["freeze"] != 0
 
 
-def test_the_collected_checks_are_frozen_before_the_first_test_runs(
+def test_collection_pauses_the_collector_and_freezes_what_it_built(
     pytester: pytest.Pytester,
 ) -> None:
-    # The garbage collector's passes during the run skip what collection built (the
-    # inventory, checks, items), which lives until the end anyway.
+    # The garbage collector's passes skip what loading and collection build (the
+    # inventory, checks, items), which lives until the end anyway; it runs again
+    # for the tests.
     pytester.makeconftest(
         """
 import gc
-frozen = []
+seen = []
+
+def pytest_collection_modifyitems(items):
+    seen.append(gc.isenabled())
 
 def pytest_runtest_setup(item):
-    frozen.append(gc.get_freeze_count())
+    seen.extend([gc.isenabled(), gc.get_freeze_count()])
 
 def pytest_unconfigure(config):
-    with open("frozen.txt", "w") as f:
-        f.write(str(frozen[0]) if frozen else "no test ran")
+    with open("seen.txt", "w") as f:
+        f.write(repr(seen))
 """
     )
     with OpenListener("127.0.0.2") as web:
         pytester.makefile(".yml", inv=LOOPBACK_INVENTORY.format(port=web.port))
         result = pytester.runpytest_subprocess("-p", "no:cacheprovider", "--inventory", "inv.yml")
     result.assert_outcomes(passed=1)
-    assert int((pytester.path / "frozen.txt").read_text()) > 0
+    collecting, testing, frozen = ast.literal_eval((pytester.path / "seen.txt").read_text())
+    assert (collecting, testing) == (False, True)
+    assert frozen > 0
 
 
 def test_the_fixture_without_an_inventory_starts_the_run_it_needs(
