@@ -27,13 +27,18 @@ import re
 import shutil
 import tempfile
 import xml.etree.ElementTree as ET
-from collections.abc import Generator
+from collections.abc import Callable, Generator
 from functools import partial
 from typing import IO, Any
 
 import pytest
 
-from .pytest_internals import junit_escape
+from .pytest_internals import (
+    finished_junit_testcase,
+    junit_escape,
+    open_junit_testcases,
+    replace_junit_testcase,
+)
 from .result import crash_reason
 
 PLACEHOLDER_TAG = "conntriage-spooled"
@@ -69,24 +74,25 @@ class JunitSpool:
     def pytest_runtest_logreport(self, report: pytest.TestReport) -> Generator[None, None, None]:
         # LogXML finishes a testcase at its teardown report: the testcases open before
         # it (a handful, under xdist one or two per worker) are the candidates.
-        open_before = list(self.xml.node_reporters.values()) if report.when == "teardown" else []
+        open_before = open_junit_testcases(self.xml) if report.when == "teardown" else []
         result = yield
         for reporter in open_before:
-            if vars(reporter).keys() == {"to_xml"}:  # LogXML.finalize: only the element left
-                self._spool(reporter)
+            to_xml = finished_junit_testcase(reporter)
+            if to_xml is not None:
+                self._spool(reporter, to_xml)
         return result
 
-    def _spool(self, reporter: Any) -> None:
+    def _spool(self, reporter: Any, to_xml: Callable[[], Any]) -> None:
         if self.error:
             return
         try:
-            data = ET.tostring(reporter.to_xml(), encoding="unicode").encode("utf-8")
+            data = ET.tostring(to_xml(), encoding="unicode").encode("utf-8")
             offset = self.cases.tell()
             self.cases.write(data)
         except Exception as exc:  # it stays with LogXML, as without the spool
             self.error = crash_reason("JUnit spool", exc)
             return
-        reporter.to_xml = partial(_placeholder, len(self.spans))
+        replace_junit_testcase(reporter, partial(_placeholder, len(self.spans)))
         self.spans.append((offset, len(data)))
 
     # -- the suite's properties ---------------------------------------------------------

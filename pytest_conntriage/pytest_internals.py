@@ -101,6 +101,26 @@ def junit_escape(value: object) -> str:
     return str(bin_xml_escape(value))
 
 
+def open_junit_testcases(xml: Any) -> list[Any]:
+    """The testcases pytest's JUnit writer (`LogXML`) has not written out yet: its
+    `_NodeReporter`s, in order. Empty if LogXML no longer keeps them there."""
+    reporters = getattr(xml, "node_reporters", None)
+    return list(reporters.values()) if isinstance(reporters, dict) else []
+
+
+def finished_junit_testcase(reporter: Any) -> Callable[[], Any] | None:
+    """For a testcase LogXML has finished (its `finalize` left only `to_xml`, returning
+    the testcase element), that function; None while it is still being written, or if
+    LogXML finishes testcases differently."""
+    to_xml = vars(reporter).get("to_xml")
+    return to_xml if vars(reporter).keys() == {"to_xml"} and callable(to_xml) else None
+
+
+def replace_junit_testcase(reporter: Any, to_xml: Callable[[], Any]) -> None:
+    """Have LogXML write `to_xml()` in place of the finished testcase `reporter`."""
+    reporter.to_xml = to_xml
+
+
 def junit_xml(config: Any) -> Any:
     """pytest's JUnit writer (`LogXML`) of this run, or None (no --junitxml, or moved)."""
     try:
