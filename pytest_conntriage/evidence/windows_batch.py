@@ -23,6 +23,7 @@ import re
 import secrets
 from dataclasses import dataclass, field
 
+from ..powershell import literal
 from .firewall import Packet, decisive
 from .model import FirewallVerdict, HostEvidence, Listener, ProcessAge, ProcessRef, UnitState
 from .runner import NOT_RUN, TIMED_OUT, Runner, RunResult, first_line
@@ -46,9 +47,6 @@ NOT_ON_WINDOWS = (
     ("listen counters", "not gathered on Windows"),
     ("journal", "not gathered on Windows: see the service's events in the Event Log"),
 )
-# Windows PowerShell's single-quote characters: ' and U+2018..U+201B all open and close
-# a single-quoted string, and two in a row are one literal quote.
-_QUOTES = "'\u2018\u2019\u201a\u201b"
 # System.ServiceProcess.ServiceControllerStatus
 _SERVICE_STATUS = {
     1: "Stopped",
@@ -111,14 +109,6 @@ S addresses {Get-NetIPAddress|Select-Object IPAddress}
 _LINE = re.compile(r"^(@@ct-[0-9a-f]{16}@@) (ok|error|batch|end) ?(\S*) ?(.*)$")
 
 
-def ps_literal(value: str) -> str:
-    """`value` as a Windows PowerShell single-quoted string: nothing in it is expanded,
-    and each single-quote character (' and its typographic kin) is doubled."""
-    if "\x00" in value:
-        raise ValueError("a NUL character cannot reach PowerShell")
-    return "'" + "".join(c + c if c in _QUOTES else c for c in value) + "'"
-
-
 @dataclass(frozen=True)
 class WindowsBatch:
     script: str
@@ -129,7 +119,7 @@ class WindowsBatch:
 def build_script(unit: str | None, marker: str | None = None) -> tuple[str, str]:
     """The script for one host (and unit), and its section marker."""
     marker = marker or f"@@ct-{secrets.token_hex(8)}@@"
-    unit_value = "$null" if unit is None else ps_literal(unit)
+    unit_value = "$null" if unit is None else literal(unit)
     script = SCRIPT.replace("__MARKER__", marker, 1)
     head, _, tail = script.partition("__UNIT__")
     return head + unit_value + tail, marker

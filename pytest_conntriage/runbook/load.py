@@ -319,6 +319,8 @@ def _resolution(data: dict[str, Any]) -> Resolution:
             prefer=tuple(_text(p) for p in s.get("prefer", [])),
             alternatives=_alternatives(s),
             unless=tuple(s.get("unless", [])),
+            side=Side(s.get("side", "target")),
+            platform=Platform(s["platform"]) if "platform" in s else None,
         )
         for s in data["steps"]
     )

@@ -46,6 +46,10 @@ class Step:
     # Placeholder names: the step is left out when one of them is known (a generic step
     # that a more specific one replaces, e.g. "restart it" once the unit is known).
     unless: tuple[str, ...] = ()
+    side: Side = Side.TARGET  # where its command runs (runbook/platforms.py)
+    # A step for one platform's hosts alone (its command written for it); None: for
+    # every host, its command a Linux one (alternatives for the others).
+    platform: Platform | None = None
 
 
 @dataclass(frozen=True)

@@ -14,7 +14,8 @@ from types import MappingProxyType
 # ("127.0.0.1:5353") for tools such as dig that take the two apart (`dig @ADDRESS -p
 # PORT`). systemd_unit is the unit unless the target host was found to run without
 # systemd; plain_unit is the unit only on such a host (its process is found by the
-# unit's name): a step or command that names one of them is only shown where it fits.
+# unit's name); windows_unit the unit on a Windows (winrm) host, a Windows service's
+# name: a step or command that names one of them is only shown where it fits.
 CORE_PLACEHOLDERS: Mapping[str, str] = MappingProxyType(
     {
         "host": "the host",
@@ -27,6 +28,7 @@ CORE_PLACEHOLDERS: Mapping[str, str] = MappingProxyType(
         "unit": "its unit",
         "systemd_unit": "its unit",
         "plain_unit": "its process",
+        "windows_unit": "its service",
         "service": "the service",
         "vantage": "the client",
         "listen": "the expected address",

@@ -2,11 +2,11 @@
 
 from __future__ import annotations
 
-import shlex
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 
-from ..runbook.model import Diagnostic, Resolution, Side, Step
+from ..runbook.model import Alternative, Diagnostic, Platform, Resolution, Side, Step
+from ..runbook.platforms import forms
 from ..runbook.template import CORE_PLACEHOLDERS, missing, render
 
 
@@ -41,40 +41,70 @@ def prose(
     return render(template, values, otherwise=words)
 
 
-def command(template: str, values: Mapping[str, str], prefer: Sequence[str] = ()) -> str:
-    """A command to paste into a shell: the first of `prefer`, then `template`, whose
-    values are all known; every value shell-quoted, since inventory values are
-    untrusted. "" when none can be filled: a command is never printed half-made."""
-    for chosen in (*prefer, template):
+def command(
+    template: str,
+    values: Mapping[str, str],
+    prefer: Sequence[str] = (),
+    alternatives: Sequence[Alternative] = (),
+    side: Side = Side.TARGET,
+    platform: Platform | None = None,
+    written_for: Platform = Platform.LINUX,
+) -> str:
+    """A command to paste into a shell: the first of the forms that fit where it runs
+    (runbook/platforms.py: `prefer`, then `template`; on a Windows target its Windows
+    forms) whose values are all known; every value quoted for that shell (POSIX or
+    PowerShell), since inventory values are untrusted. "" when none can be filled: a
+    command is never printed half-made."""
+    templates, quote = forms(template, prefer, alternatives, side, platform, written_for)
+    for chosen in templates:
         if chosen and not missing(chosen, values):
-            return render(chosen, values, quote=shlex.quote)
+            return render(chosen, values, quote=quote)
     return ""
 
 
 def step(
-    item: Step, values: Mapping[str, str], words: Mapping[str, str] = CORE_PLACEHOLDERS
+    item: Step,
+    values: Mapping[str, str],
+    words: Mapping[str, str] = CORE_PLACEHOLDERS,
+    platform: Platform | None = None,
 ) -> FilledStep | None:
     """The step filled in; None when it does not apply (its text names a value not
-    known, or `unless` one that is). A command that cannot be filled is left out."""
+    known, or `unless` one that is, or it is for another platform's hosts). A command
+    that cannot be filled is left out."""
     if missing(item.text, values) or any(name in values for name in item.unless):
         return None
-    return FilledStep(prose(item.text, values, words), command(item.command, values, item.prefer))
+    if item.platform is not None and (item.platform is Platform.WINDOWS) != (
+        platform is Platform.WINDOWS
+    ):
+        return None
+    written_for = item.platform or Platform.LINUX
+    filled = command(
+        item.command, values, item.prefer, item.alternatives, item.side, platform, written_for
+    )
+    return FilledStep(prose(item.text, values, words), filled)
 
 
 def resolution(
-    item: Resolution, values: Mapping[str, str], words: Mapping[str, str] = CORE_PLACEHOLDERS
+    item: Resolution,
+    values: Mapping[str, str],
+    words: Mapping[str, str] = CORE_PLACEHOLDERS,
+    platform: Platform | None = None,
 ) -> FilledResolution:
-    steps = (step(s, values, words) for s in item.steps)
+    steps = (step(s, values, words, platform) for s in item.steps)
     return FilledResolution(
         item.id, prose(item.title, values, words), tuple(s for s in steps if s is not None)
     )
 
 
 def diagnostic(
-    item: Diagnostic, values: Mapping[str, str], words: Mapping[str, str] = CORE_PLACEHOLDERS
+    item: Diagnostic,
+    values: Mapping[str, str],
+    words: Mapping[str, str] = CORE_PLACEHOLDERS,
+    platform: Platform | None = None,
 ) -> FilledDiagnostic | None:
-    """The diagnostic filled in; None when its command cannot be (left out)."""
-    filled = command(item.command, values, item.prefer)
+    """The diagnostic filled in (on a Windows target, its Windows form); None when its
+    command cannot be (left out)."""
+    filled = command(item.command, values, item.prefer, item.alternatives, item.side, platform)
     if not filled:
         return None
     return FilledDiagnostic(

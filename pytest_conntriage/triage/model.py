@@ -9,7 +9,7 @@ from enum import Enum
 from typing import Protocol
 
 from ..outcome import Outcome
-from ..runbook.model import Cause, Resolution, RunbookEntry
+from ..runbook.model import Cause, Platform, Resolution, RunbookEntry
 from ..runbook.template import CORE_PLACEHOLDERS
 from . import fill
 from .fill import FilledDiagnostic, FilledResolution, FilledStep
@@ -124,6 +124,9 @@ class Facts:
     systemd: bool | None = None
     # The check's kind's own facts (http's URL and status...): what fills its placeholders.
     own: KindFacts | None = None
+    # The target host's platform: WINDOWS for a winrm host, whose commands are chosen
+    # for it (runbook/platforms.py); None: not known (taken as Linux).
+    platform: Platform | None = None
 
     def values(self) -> dict[str, str]:
         """The known values by placeholder name (runbook.template.CORE_PLACEHOLDERS,
@@ -131,7 +134,9 @@ class Facts:
         known = {f.name: str(v) for f in _VALUE_FIELDS if (v := getattr(self, f.name)) is not None}
         if self.own is not None:
             known.update(self.own.values())
-        if self.unit:
+        if self.unit and self.platform is Platform.WINDOWS:
+            known["windows_unit"] = self.unit  # a Windows service's name
+        elif self.unit:
             # systemctl and journalctl fit a host with systemd, or one not known to lack it.
             known["systemd_unit" if self.systemd is not False else "plain_unit"] = self.unit
         if self.resolver:
@@ -163,7 +168,7 @@ class KindFacts(Protocol):
 
 
 # The fields of Facts that are placeholder values (the others say how to use them).
-_VALUE_FIELDS = tuple(f for f in fields(Facts) if f.name not in ("systemd", "own"))
+_VALUE_FIELDS = tuple(f for f in fields(Facts) if f.name not in ("systemd", "own", "platform"))
 
 
 def split_resolver(resolver: str) -> tuple[str, str]:
@@ -192,6 +197,7 @@ class RankedCause:
     values: Mapping[str, str]  # what the templates are filled with (Facts.values())
     # What prose says for a value not known (Facts.words).
     unknown: Mapping[str, str] = field(repr=False)
+    platform: Platform | None = None  # the target's, for its commands (Facts.platform)
 
     @property
     def title(self) -> str:
@@ -208,7 +214,9 @@ class RankedCause:
 
     @property
     def resolutions(self) -> tuple[FilledResolution, ...]:
-        return tuple(fill.resolution(r, self.values, self.unknown) for r in self.fixes)
+        return tuple(
+            fill.resolution(r, self.values, self.unknown, self.platform) for r in self.fixes
+        )
 
 
 @dataclass(frozen=True, slots=True)
@@ -268,7 +276,8 @@ class Diagnosis:
         values = self.values
         unknown = self.facts.words
         filled = (
-            fill.diagnostic(self.entry.diagnostics[d], values, unknown) for d in self.next_steps
+            fill.diagnostic(self.entry.diagnostics[d], values, unknown, self.facts.platform)
+            for d in self.next_steps
         )
         return tuple(d for d in filled if d is not None)
 
@@ -283,4 +292,5 @@ class Diagnosis:
             fixes=tuple(resolutions[r] for r in cause.resolutions if r in resolutions),
             values=values,
             unknown=self.facts.words,
+            platform=self.facts.platform,
         )

@@ -15,9 +15,9 @@ from pytest_conntriage.evidence.windows_batch import (
     MAX_COMMAND_CHARS,
     POWERSHELL,
     build_windows_batch,
-    ps_literal,
     run_windows_batch,
 )
+from pytest_conntriage.powershell import literal as ps_literal
 
 QUOTES = "'\u2018\u2019\u201a\u201b"
 

@@ -53,25 +53,34 @@ DIAGNOSTICS = {
     "service-process": (Side.TARGET, "pgrep -af -- {plain_unit}"),
 }
 RESOLUTION_COMMANDS = {
-    "restart-service": ["systemctl restart -- {systemd_unit}", "ss -tlnp | grep {port}"],
-    "fix-bind-address": ["systemctl restart -- {systemd_unit}", "ss -tlnp | grep {port}"],
+    "restart-service": [
+        "systemctl restart -- {systemd_unit}",
+        "Restart-Service -Name {windows_unit}",
+        "ss -tlnp | grep {port}",
+    ],
+    "fix-bind-address": [
+        "systemctl restart -- {systemd_unit}",
+        "Restart-Service -Name {windows_unit}",
+        "ss -tlnp | grep {port}",
+    ],
     "allow-in-host-firewall": ["iptables -A INPUT -p tcp --dport {port} -j ACCEPT"],
     "allow-in-security-group": [],
     "fix-dns-record": ["resolvectl flush-caches", "dig {name}"],
     "raise-backlog": ["sysctl net.core.somaxconn"],
 }
-# The seed's Windows (and other-tool) variants, kept as data though not printed.
+# Other platforms' and tools' variants, kept as data: the Windows ones are what a
+# Windows (winrm) target is shown (tests/runbook/test_runbook_platforms.py).
 ALTERNATIVES = {
-    "netstat -ano | findstr {port}",
+    "Get-NetTCPConnection -State Listen -LocalPort {port} | Select-Object LocalAddress,"
+    " LocalPort, OwningProcess, @{{n='Process'; e={{(Get-Process -Id"
+    " $_.OwningProcess).ProcessName}}}}",
     "telnet {host} {port}",
     "nslookup {name}",
     "tracert {host}",
-    "Get-NetFirewallRule | Where-Object {{$_.Enabled -eq 'True'}} | Get-NetFirewallPortFilter"
-    " | Where-Object {{$_.LocalPort -eq '{port}'}}",
-    "Restart-Service {systemd_unit}",
+    "Get-NetTCPConnection -State Listen -LocalPort {port}",
     "systemd-resolve --flush-caches",
-    "New-NetFirewallRule -DisplayName 'Allow Port {port}' -Direction Inbound -Protocol TCP"
-    " -LocalPort {port} -Action Allow",
+    "New-NetFirewallRule -DisplayName ('Allow TCP ' + {port}) -Direction Inbound -Protocol TCP"
+    " -LocalPort {port} -Action Allow -Profile Any",
     "ipconfig /flushdns",
 }
 
@@ -185,8 +194,10 @@ def test_schema_knows_exactly_the_outcomes_a_cause_can_name() -> None:
 def test_placeholders_are_exactly_what_facts_provide() -> None:
     every = {f.name: "x" for f in dataclasses.fields(Facts) if f.name != "own"}
     found: set[str] = set()
-    for systemd in (True, False):  # a host with systemd, and one without
-        full = Facts(**{**every, "port": 1, "resolver": "127.0.0.1:5353", "systemd": systemd})  # type: ignore[arg-type]
+    # A host with systemd, one without, and a Windows one.
+    for systemd, platform in ((True, None), (False, None), (False, Platform.WINDOWS)):
+        values = {"port": 1, "resolver": "127.0.0.1:5353", "systemd": systemd}
+        full = Facts(**{**every, **values, "platform": platform})  # type: ignore[arg-type]
         found |= set(full.values())
     assert found == set(CORE_PLACEHOLDERS)
 
