@@ -44,6 +44,14 @@ class HostPool:
     def __repr__(self) -> str:
         return f"HostPool({', '.join(self._hosts)})"
 
+    def windows(self, alias: str) -> bool:
+        """Whether `alias` is reached over testinfra's winrm backend: a Windows host,
+        whose evidence is the PowerShell batch (evidence/windows_batch.py)."""
+        try:
+            return hostspec.parse(self._hosts[alias].connection).connection == "winrm"
+        except ValueError:  # checked at load time; a spec that cannot be read is not one
+            return False
+
     def sudo(self, alias: str) -> bool:
         """Whether the inventory lets commands that need root use `sudo -n` there."""
         return self._hosts[alias].sudo

@@ -150,7 +150,9 @@ class Evaluator:
                 answers_now=found.answers_now,
             )
         try:
-            facts = replace(kind.facts(check, result.final), systemd=found.systemd)
+            facts = replace(
+                kind.facts(check, result.final), systemd=found.systemd, platform=found.platform
+            )
             diagnosis = diagnose(result.outcome, facts, self.runbook, found.findings, self.rules)
         except Exception as exc:
             crash = self._crash("ranking", exc)

@@ -19,9 +19,14 @@ from ..probe.trace import trace_path
 from . import ClientEvidence, HostEvidence, Packet, RunResult, TestinfraRunner
 from .batch import Collector
 from .client import gather_client
+from .model import Collected
 from .path import PathTrace
-from .runner import first_line
+from .runner import WinRMRunner, first_line
 from .target_host import read_batch, run_batch
+from .windows_batch import read_windows_batch, run_windows_batch
+
+# The plugins' collectors are shell code: a Windows host does not run them.
+NOT_ON_WINDOWS = "not run: a Windows host (collectors are shell code)"
 
 # The path trace (docs/evidence.md): SYNs with TTL 1 to at most TRACE_MAX_HOPS, a few at
 # once (probe/trace.py's WAVE), each waited for TRACE_HOP_TIMEOUT_S; at most
@@ -59,7 +64,15 @@ class EvidenceCollector:
         result = await self.engine.once(
             ("host-batch", alias, unit), lambda: in_thread(self._batch, alias, unit)
         )
-        evidence = read_batch(result, packet, unit, self.collectors)
+        if self.hosts.windows(alias):
+            evidence = read_windows_batch(result, packet, unit)
+            skipped = tuple(Collected(c.name, None, NOT_ON_WINDOWS) for c in self.collectors)
+            gaps = tuple((c.name, NOT_ON_WINDOWS) for c in self.collectors)
+            evidence = replace(
+                evidence, collected=skipped, unavailable=(*evidence.unavailable, *gaps)
+            )
+        else:
+            evidence = read_batch(result, packet, unit, self.collectors)
         # Transport errors can quote the host spec: no password may reach a report.
         gaps = tuple((what, self.hosts.redact(why)) for what, why in evidence.unavailable)
         collected = tuple(
@@ -95,5 +108,7 @@ class EvidenceCollector:
             shell = self.hosts.shell(alias)
         except HostUnavailable as exc:  # a host spec testinfra cannot even open (masked)
             return RunResult(255, "", first_line(str(exc)) or "cannot open the host")
+        if self.hosts.windows(alias):
+            return run_windows_batch(WinRMRunner(shell, self.timeout), unit)
         runner = TestinfraRunner(shell, self.timeout)
         return run_batch(runner, unit, self.hosts.sudo(alias), self.timeout, self.collectors)

@@ -276,7 +276,8 @@ class HostEvidence:
 
     listeners: tuple[Listener, ...] = ()
     counters: Counters | None = None
-    init: str | None = None  # "systemd" when systemd is PID 1, else "other"
+    # "systemd" when systemd is PID 1, else "other"; "windows" for a winrm host
+    init: str | None = None
     unit: UnitState | None = None
     journal: tuple[str, ...] = ()  # the unit's last journal lines (short-iso)
     processes: tuple[ProcessAge, ...] = ()  # listener owners and the unit's main process
@@ -302,6 +303,11 @@ class HostEvidence:
             return found
         why = self.why_unavailable(name) or self.why_unavailable("batch") or "not run"
         return Collected(name, None, why)
+
+    @property
+    def listeners_read_by(self) -> str:
+        """The command the listeners were read with, for a person to recognise."""
+        return "Get-NetTCPConnection" if self.init == "windows" else "ss -ltn"
 
     def listeners_on(self, port: int) -> tuple[Listener, ...]:
         """The listening sockets bound to `port`, whatever their address."""

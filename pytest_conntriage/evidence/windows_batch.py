@@ -205,7 +205,7 @@ def read_windows_batch(result: RunResult, packet: Packet, unit: str | None = Non
         why = said or f"no output (exit {result.rc})"
         if said and result.rc not in (0, TIMED_OUT, NOT_RUN) and not said.startswith("timed out"):
             why = f"{said} (exit {result.rc})"
-        return HostEvidence(unavailable=(("batch", why),), ran=False)
+        return HostEvidence(init="windows", unavailable=(("batch", why),), ran=False)
     return _Reader(out, result).evidence(packet, unit)
 
 

@@ -25,7 +25,8 @@ def read_listening(
     on_port = host.listeners_on(check.port)
     h, port = check.host, check.port
     if not on_port:
-        return Outcome.NOT_LISTENING, f"nothing listens on port {port} on {h} (ss -ltn)"
+        read_by = host.listeners_read_by
+        return Outcome.NOT_LISTENING, f"nothing listens on port {port} on {h} ({read_by})"
     bound = ", ".join(host_port(x.address, port) for x in on_port)
     if check.listen and not any(x.address == check.listen or x.wildcard for x in on_port):
         return Outcome.WRONG_INTERFACE, (

@@ -17,6 +17,7 @@ from ..evidence import ClientEvidence, HostEvidence, Packet
 from ..inventory.model import Inventory, Location, Policy, Resolver, Service
 from ..outcome import Outcome
 from ..probe.result import Attempt, ProbeResult
+from ..runbook.model import Platform
 from ..triage import Finding
 from ..triage import findings as evidence_rules
 from ..triage.findings import Target
@@ -70,6 +71,12 @@ def runs_systemd(host: HostEvidence | None) -> bool | None:
     if host is None or host.init is None:
         return None
     return host.init == "systemd"
+
+
+def target_platform(host: HostEvidence | None) -> Platform | None:
+    """WINDOWS when the host's evidence is a Windows batch's (a winrm host), whose
+    commands the runbook chooses for it; None otherwise."""
+    return Platform.WINDOWS if host is not None and host.init == "windows" else None
 
 
 def source_address(client: ClientEvidence | None) -> str | None:
@@ -167,7 +174,7 @@ class HostKind(KindDefaults):
             target = Target(check.host, reading.address or "", check.port, check.listen, check.unit)
             found = evidence_rules.findings(Outcome.REFUSED, target, host, None, context.rules)
         gaps = evidence_rules.unavailable_lines(check.host, host, client)
-        return Investigation(found, gaps, runs_systemd(host))
+        return Investigation(found, gaps, runs_systemd(host), platform=target_platform(host))
 
     def facts(self, check: HostCheck, attempt: Attempt) -> Facts:
         address = attempt.address or None

@@ -16,6 +16,7 @@ from typing import TYPE_CHECKING, Any, Protocol, TypeVar
 
 from ..outcome import Outcome
 from ..probe.result import Attempt, ProbeResult
+from ..runbook.model import Platform
 
 if TYPE_CHECKING:
     from ..connections import HostPool
@@ -97,6 +98,7 @@ class Investigation:
     # Why gathering stopped part way ("evidence: OSError: ..."): what was gathered
     # before stands, the triage is not made.
     error: str = ""
+    platform: Platform | None = None  # the target's: WINDOWS for a winrm host
 
 
 class Kind(Protocol[C]):

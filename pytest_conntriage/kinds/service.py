@@ -25,8 +25,9 @@ def read_service(check: HostCheck, host: HostEvidence) -> tuple[Outcome, str]:
             return Outcome.ACTIVE, text
         result = f" (result {state.result})" if state.result and state.result != "success" else ""
         return Outcome.INACTIVE, text + result
-    if host.init == "systemd":
-        why = host.why_unavailable("unit") or "systemctl said nothing"
+    if host.init in ("systemd", "windows"):
+        said = "systemctl said nothing" if host.init == "systemd" else "Get-Service said nothing"
+        why = host.why_unavailable("unit") or said
         return Outcome.PROBE_ERROR, f"the state of {unit} on {h} could not be read: {why}"
     # No systemd: the unit is its processes (commands that name it).
     if host.why_unavailable("process ages") is not None:

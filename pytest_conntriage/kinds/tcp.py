@@ -13,7 +13,7 @@ from dataclasses import dataclass, replace
 from typing import TYPE_CHECKING
 
 from ..checks import host_port, is_ip_literal
-from ..evidence import Packet
+from ..evidence import HostEvidence, Packet
 from ..evidence.path import worth_tracing
 from ..inventory.model import LOCAL_VANTAGE, Inventory, Location, Policy, Resolver, Service
 from ..outcome import Outcome
@@ -28,7 +28,7 @@ from ..triage import findings as evidence_rules
 from ..triage.findings import Target
 from ..triage.model import Facts
 from .dns import lookup_line, ms
-from .on_host import runs_systemd, source_address
+from .on_host import runs_systemd, source_address, target_platform
 from .protocol import Investigation, KindDefaults, ProbeContext
 
 if TYPE_CHECKING:
@@ -288,7 +288,7 @@ class TcpKind(HandshakeKind):
             disagreeing = (
                 disagreement(check.name, final.tried, True) if check.name is not None else None
             )
-            found, gaps, systemd = await self._evidence(check, final, context, disagreeing)
+            found, gaps, host = await self._evidence(check, final, context, disagreeing)
             answers_now = await now if now is not None else None
         except Exception as exc:
             if now is not None:
@@ -296,7 +296,14 @@ class TcpKind(HandshakeKind):
             return Investigation(
                 elsewhere=elsewhere, answers_now=answers_now, error=crash(context, exc)
             )
-        return Investigation(found, gaps, systemd, elsewhere, answers_now)
+        return Investigation(
+            found,
+            gaps,
+            runs_systemd(host),
+            elsewhere,
+            answers_now,
+            platform=target_platform(host),
+        )
 
     async def _from_other_vantages(
         self, check: TcpCheck, context: ProbeContext
@@ -330,9 +337,10 @@ class TcpKind(HandshakeKind):
         final: Attempt,
         context: ProbeContext,
         disagreeing: str | None = None,
-    ) -> tuple[tuple[Finding, ...], tuple[str, ...], bool | None]:
-        """What the target host and the client say about a failed connect, and whether
-        the host runs systemd (None: not known), which the fixes' commands must fit.
+    ) -> tuple[tuple[Finding, ...], tuple[str, ...], HostEvidence | None]:
+        """What the target host and the client say about a failed connect, and the
+        host's evidence (None: not gathered), whose systemd and platform the fixes'
+        commands must fit.
 
         Only re-weighs the causes: pass or fail was decided by the probe alone.
         """
@@ -377,7 +385,7 @@ class TcpKind(HandshakeKind):
         gaps = evidence_rules.unavailable_lines(check.host, host, client)
         if trace is not None and trace.unavailable is not None:
             gaps += (f"client: path trace: {trace.unavailable}",)
-        return found, gaps, runs_systemd(host)
+        return found, gaps, host
 
 
 def crash(context: ProbeContext, exc: Exception) -> str:

@@ -43,6 +43,16 @@ CASES = [
         id="systemd that said nothing is no verdict",
     ),
     pytest.param(
+        HostEvidence(init="windows", unit=UnitState("nginx", "loaded", "inactive", "Stopped")),
+        Outcome.INACTIVE, "unit nginx on web-1 is inactive/Stopped",
+        id="Windows: Get-Service says stopped",
+    ),
+    pytest.param(
+        HostEvidence(init="windows", unavailable=(("unit", "Access is denied."),)),
+        Outcome.PROBE_ERROR, "the state of nginx on web-1 could not be read: Access is denied.",
+        id="Windows whose service could not be read is no verdict",
+    ),
+    pytest.param(
         HostEvidence(init="other", unit_processes=NGINX),
         Outcome.ACTIVE,
         "2 process(es) of nginx run on web-1, the youngest (pid 42) for 12 s (no systemd: ps)",

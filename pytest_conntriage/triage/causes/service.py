@@ -203,7 +203,7 @@ def _nothing_on_port(seen: _OnHost) -> Iterator[Finding]:
     """Nothing listens on the port: is the service down, elsewhere, or still starting?"""
     target, host = seen.target, seen.host
     h, port, unit = target.host, target.port, target.unit
-    nothing = f"{h}: nothing listens on port {port} (ss -ltn)"
+    nothing = f"{h}: nothing listens on port {port} ({host.listeners_read_by})"
     if not unit:
         yield seen.finding(SERVICE_DOWN, CONFIRMED, nothing, (Fact.LISTENERS,))
         return
