@@ -21,7 +21,7 @@ from .addresses import (
 )
 from .durations import MAX_SECONDS, parse_duration
 from .errors import InventoryWarning, Problems, printable
-from .model import GROUP_PREFIX, DnsMatch, Host, HttpGet, Location, Policy, Resolver
+from .model import GROUP_PREFIX, DnsMatch, Host, HttpGet, Location, Policy, Resolver, Severity
 
 T = TypeVar("T")
 
@@ -105,6 +105,7 @@ class ServiceSpec:
     tags: tuple[str, ...]
     idle: float
     http: tuple[HttpGet, ...] = ()
+    severity: Severity = Severity.FAIL
 
 
 @dataclass(frozen=True)
@@ -312,6 +313,7 @@ class _Builder:
             tags=self.tags((*path, "tags"), raw.get("tags", [])),
             idle=self.idle((*path, "idle"), raw["idle"]) if "idle" in raw else 0.0,
             http=self.http((*path, "http"), raw["http"], raw["ports"]) if "http" in raw else (),
+            severity=Severity(raw.get("severity", Severity.FAIL.value)),
         )
 
     def http(

@@ -22,7 +22,7 @@ from .build import FileSpec, build
 from .errors import InventoryError
 from .interpolate import interpolate
 from .merge import merge
-from .model import Inventory
+from .model import Inventory, PolicyOverride
 from .schema import validate
 
 
@@ -31,6 +31,7 @@ def load_inventories(
     environ: Mapping[str, str] | None = None,
     validated: Collection[str] = (),
     ansible_read: Mapping[str, Any] | None = None,
+    overrides: Sequence[PolicyOverride] = (),
 ) -> Inventory:
     """Load, validate and merge the inventory files at `paths`, in order.
 
@@ -45,13 +46,16 @@ def load_inventories(
     `ansible_read`: Inventory.ansible of the same files loaded in this run (the xdist
     controller's): the hosts_from files are not read again, and every worker has the
     very hosts its controller has.
+
+    `overrides`: the run's own timeout, retries and wait, in place of `defaults:`.
     """
     env = os.environ if environ is None else environ
     unique: dict[str, str] = {}
     for path in paths:
         unique.setdefault(os.path.realpath(path), path)
     with collector_paused():
-        return merge([load_file(path, env, validated, ansible_read) for path in unique.values()])
+        files = [load_file(path, env, validated, ansible_read) for path in unique.values()]
+        return merge(files, overrides)
 
 
 def load_file(

@@ -20,16 +20,18 @@ from .model import (
     Inventory,
     Location,
     Policy,
+    PolicyOverride,
     Service,
 )
 
 
-def merge(files: Sequence[FileSpec]) -> Inventory:
+def merge(files: Sequence[FileSpec], overrides: Sequence[PolicyOverride] = ()) -> Inventory:
     """One Inventory from `files`, in order; raises the first conflict or bad reference.
 
     Services and hosts are merged by name (a name defined twice is an error naming both
     places), closed rules are concatenated, and a default set in several files must have
-    the same value in each.
+    the same value in each. `overrides` (the run's --conntriage-timeout and the like)
+    replace `defaults:` values, not those a service or closed rule sets itself.
     """
     problems = Problems([f.path for f in files])
     defaults = _defaults([f.defaults for f in files], problems)
@@ -67,7 +69,7 @@ def merge(files: Sequence[FileSpec]) -> Inventory:
             problems.add(_undefined(ref, vantage, sorted(hosts)))
     problems.raise_first()
     expand = _Expansion(groups)
-    base = _resolved(defaults, expand)
+    base = _resolved(defaults, expand, overrides)
     inventory = Inventory(
         sources=tuple(f.path for f in files),
         defaults=base,
@@ -208,14 +210,25 @@ def _undefined(ref: Ref, vantage: bool, aliases: list[str]) -> InventoryError:
     return InventoryError.at(ref.location, f"{ref.place}: '{ref.name}' is {what} in hosts{hint}")
 
 
-def _resolved(spec: DefaultsSpec, expand: _Expansion) -> Defaults:
+def _resolved(
+    spec: DefaultsSpec, expand: _Expansion, overrides: Sequence[PolicyOverride] = ()
+) -> Defaults:
     base = Defaults()
+    values: dict[str, float] = {}
+    sources: dict[str, str] = {}
+    for name in ("timeout", "retries", "wait"):
+        written: Setting[Any] | None = getattr(spec, name)
+        if written is not None:
+            values[name], sources[name] = written.value, "inventory"
+    for override in overrides:  # the last one given wins
+        values[override.name], sources[override.name] = override.value, override.source
     return Defaults(
         policy=Policy(
-            timeout=base.policy.timeout if spec.timeout is None else spec.timeout.value,
-            retries=base.policy.retries if spec.retries is None else spec.retries.value,
-            wait=base.policy.wait if spec.wait is None else spec.wait.value,
+            timeout=float(values.get("timeout", base.policy.timeout)),
+            retries=int(values.get("retries", base.policy.retries)),
+            wait=float(values.get("wait", base.policy.wait)),
         ),
+        policy_sources=tuple(sources.items()),
         resolvers=base.resolvers if spec.resolvers is None else spec.resolvers.value,
         vantages=base.vantages if spec.vantages is None else expand(spec.vantages.value),
         evidence_timeout=(
@@ -248,6 +261,7 @@ def _service(spec: ServiceSpec, defaults: Defaults, expand: _Expansion) -> Servi
         port_locations=spec.port_locations,
         idle=spec.idle,
         http=spec.http,
+        severity=spec.severity,
     )
 
 

@@ -38,6 +38,23 @@ class Policy:
     wait: float = 0.0
 
 
+class Severity(str, Enum):
+    """What a service's failed check does to the run (inventory `severity:`)."""
+
+    FAIL = "fail"  # fails the run
+    WARN = "warn"  # reported (xfail, with its triage message), the run still passes
+
+
+@dataclass(frozen=True, slots=True)
+class PolicyOverride:
+    """A per-run value (command line or ini) that replaces the inventory's `defaults:`
+    one; a value a service (or closed rule) sets itself still wins."""
+
+    name: str  # "timeout", "retries" or "wait"
+    value: float
+    source: str  # where it was given: "--conntriage-timeout", "ini conntriage_timeout"
+
+
 class DnsMatch(str, Enum):
     """How a DNS answer is compared with `dns.expect`."""
 
@@ -109,6 +126,7 @@ class Service:
     # Every host the service runs on: `host`'s, or each host of its `group:` (then
     # `host` is None unless the group has one). () = the same as (host,) if any.
     hosts: tuple[str, ...] = ()
+    severity: Severity = Severity.FAIL
     # port → where it was written, built on first use: planning asks once per port, and
     # a scan per call made a list of 65,535 ports take a minute.
     _located: dict[int, Location] | None = field(
@@ -157,6 +175,13 @@ class Defaults:
     resolvers: tuple[Resolver, ...] = ()
     vantages: tuple[str, ...] = (LOCAL_VANTAGE,)
     evidence_timeout: float = DEFAULT_EVIDENCE_TIMEOUT_S
+    # Where each policy field's value comes from: "inventory" (its `defaults:`), a
+    # per-run override ("--conntriage-timeout", "ini conntriage_timeout"), or "default".
+    policy_sources: tuple[tuple[str, str], ...] = ()
+
+    def policy_source(self, name: str) -> str:
+        """Where `name` ("timeout", "retries", "wait") of `policy` was set."""
+        return dict(self.policy_sources).get(name, "default")
 
 
 @dataclass(frozen=True)
