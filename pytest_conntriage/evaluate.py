@@ -21,6 +21,7 @@ from .inventory.model import Resolver
 from .kinds.protocol import Investigation
 from .probe.dns import RESOLV_CONF, ask_resolver, resolve_system
 from .probe.engine import Engine
+from .probe.progress import WATCH, WaitBoard, Watch
 from .probe.result import Attempt
 from .probe.vantages import VantageBatches
 from .resolution import Resolution
@@ -51,6 +52,8 @@ class Evaluator:
         # Remote vantages' connects: one round trip per vantage per batch.
         self.remote = VantageBatches(engine, self.hosts)
         self.resolv_conf = resolv_conf
+        # The gates waiting now (wait:), for the line that shows them waiting.
+        self.waits = WaitBoard()
         # The vantages each endpoint is probed from in this run (this process's share
         # under xdist), so a failure can say where the same target is reachable from
         # without probing from a vantage nobody selected.
@@ -130,6 +133,9 @@ class Evaluator:
 
     async def _evaluate(self, check: Check) -> CheckResult:
         kind = check.kind
+        # A gate's wait is recorded under this check's id (a task's own context: the
+        # probe's task, started from here, inherits it).
+        WATCH.set(Watch(self.waits, check.id))
         result = await kind.probe(check, self)
         passed = kind.judge(check, result.final)
         if passed:

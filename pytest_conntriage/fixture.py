@@ -51,18 +51,23 @@ class Conntriage:
     """What a test gets from the `conntriage` fixture."""
 
     def __init__(
-        self, evaluator: Evaluator, current_item: Callable[[], pytest.Item | None]
+        self,
+        evaluator: Evaluator,
+        current_item: Callable[[], pytest.Item | None],
+        tick: Callable[[], None] | None = None,
     ) -> None:
         self._evaluator = evaluator
         # The test running now: a check's result goes with its report (JUnit properties).
         self._current_item = current_item
+        # Called each time the wait for a result wakes: the waiting gates' progress line.
+        self._tick = tick
 
     def verify(self, check: Check) -> CheckResult:
         """Wait for `check`'s result; fail the test with the triage if it failed."""
         # Evidence (the host's batch, a remote vantage's round trips) has its own bound.
         evidence = (check.policy.retries + 2) * self._evaluator.hosts.timeout
         future = self._evaluator.submit(check, urgent=True)
-        result = _wait(future, _budget(check) + evidence)
+        result = _wait(future, _budget(check) + evidence, self._tick)
         item = self._current_item()
         if item is not None:
             item.stash[RESULT_KEY] = result
@@ -138,8 +143,11 @@ def _caller() -> Location:
 WAKE_S = 0.1
 
 
-def _wait(future: concurrent.futures.Future[T], budget: float) -> T:
-    """`future.result(timeout=budget)`, woken every WAKE_S so a signal is seen at once."""
+def _wait(
+    future: concurrent.futures.Future[T], budget: float, tick: Callable[[], None] | None = None
+) -> T:
+    """`future.result(timeout=budget)`, woken every WAKE_S so a signal is seen at once
+    (and `tick` called, for the waiting gates' progress line)."""
     ends = time.monotonic() + budget
     while True:
         try:
@@ -147,6 +155,8 @@ def _wait(future: concurrent.futures.Future[T], budget: float) -> T:
         except concurrent.futures.TimeoutError:
             if time.monotonic() >= ends:
                 raise
+            if tick is not None:
+                tick()
 
 
 def _budget(check: Check) -> float:

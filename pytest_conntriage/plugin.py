@@ -84,6 +84,26 @@ def pytest_addoption(parser: pytest.Parser, pluginmanager: pytest.PytestPluginMa
         " 'auto': GitLab's CI_NODE_INDEX/CI_NODE_TOTAL. Merge the shards' reports with"
         " python -m pytest_conntriage.merge",
     )
+    for name, what in (
+        ("timeout", "per-attempt timeout, e.g. 5s or 1.5"),
+        ("retries", "extra attempts after a failure"),
+        ("wait", "gate deadline: keep retrying until it, e.g. 2m"),
+    ):
+        # In place of the inventory's `defaults:`; a service's own value still wins.
+        group.addoption(
+            f"--conntriage-{name}",
+            default=None,
+            metavar="N" if name == "retries" else "DURATION",
+            help=f"{what}, for this run: overrides the inventory's defaults (not what a"
+            f" service sets itself); also ini conntriage_{name}",
+        )
+        parser.addini(f"conntriage_{name}", f"{what} (see --conntriage-{name})", default="")
+    parser.addini(
+        "conntriage_progress_interval",
+        "seconds between the lines that show a gate waiting (default: 3 on a terminal,"
+        " 10 otherwise)",
+        default="",
+    )
     parser.addini(
         "conntriage_junit",
         "dashboard report file (see --conntriage-junit), relative to the ini file",

@@ -8,6 +8,7 @@ leaves pytest as it was, or degrades to slower but correct behaviour, when it is
 
 from __future__ import annotations
 
+import sys
 from collections.abc import Callable
 from typing import Any
 
@@ -41,6 +42,8 @@ __all__ = [
     "option_taken",
     "parametrized_node_id",
     "requesting_item",
+    "stderr_isatty",
+    "uncaptured_line_writer",
     "worker_interactor",
     "worker_queue",
 ]
@@ -190,3 +193,48 @@ def requesting_item(request: Any) -> Any:
     """The test item whose setup is asking a (session-scoped) fixture's `request`, or None."""
     item = getattr(request, "_pyfuncitem", None)
     return item if getattr(item, "nodeid", None) is not None else None
+
+
+def uncaptured_line_writer(config: Any) -> Callable[[str], None] | None:
+    """A function writing one line to the terminal while a test runs, past pytest's
+    output capture (as its live logging does: CaptureManager.global_and_fixture_disabled);
+    None without a terminal reporter (`-p no:terminal`).
+
+    An xdist worker has no terminal of its own: it writes the line, "[gw0] " first, to
+    its standard error, which xdist's workers share with the controller's.
+
+    Without the capture manager's context (an older or newer pytest), the line is written
+    plainly: with fd capture on, it then lands in the test's captured output, never lost.
+    """
+    capman = config.pluginmanager.get_plugin("capturemanager")
+    disabled = getattr(capman, "global_and_fixture_disabled", None)
+    workerinput = getattr(config, "workerinput", None)
+    if isinstance(workerinput, dict):
+        prefix = f"[{workerinput.get('workerid', 'worker')}] "
+
+        def out(line: str) -> None:
+            sys.stderr.write(f"{prefix}{line}\n")
+            sys.stderr.flush()
+
+    else:
+        reporter = config.pluginmanager.get_plugin("terminalreporter")
+        if reporter is None:
+            return None
+        out = reporter.write_line
+
+    def write(line: str) -> None:
+        if callable(disabled):
+            with disabled():
+                out(line)
+        else:  # pragma: no cover - only on a pytest without it
+            out(line)
+
+    return write
+
+
+def stderr_isatty() -> bool:
+    """Whether standard error is a terminal (an xdist worker's progress goes there)."""
+    try:
+        return sys.stderr.isatty()
+    except (AttributeError, ValueError):
+        return False

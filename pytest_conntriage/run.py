@@ -20,7 +20,7 @@ from .evaluate import Evaluator
 from .extensions import Extensions
 from .fixture import RESULT_KEY, ConnectivityFailure, Conntriage
 from .inventory import InventoryError, InventoryWarning, load_inventories
-from .inventory.model import Inventory
+from .inventory.model import Inventory, PolicyOverride, Severity
 from .junit_spool import JunitSpool
 from .kinds.registry import KindRegistry
 from .nodes import (
@@ -31,13 +31,23 @@ from .nodes import (
     check_param,
     triage_repr,
 )
+from .overrides import overrides, policy_line
 from .probe.engine import DEFAULT_CONCURRENCY, Engine
 from .probe.limits import fit as fit_to_fd_limit
-from .pytest_internals import index_teardown_reports, junit_xml, requesting_item
+from .progress import ProgressTicker
+from .progress import interval as progress_interval
+from .pytest_internals import (
+    index_teardown_reports,
+    junit_xml,
+    requesting_item,
+    stderr_isatty,
+    uncaptured_line_writer,
+)
 from .report.properties import PREFIX, essential_properties, properties, read
 from .report.summary import TriageSummary
 from .report.text import unavailable_line
 from .report.validation import summary_lines
+from .report.waiting import waited_phrase
 from .result import crash_reason
 from .runbook import RunbookError, load_runbook
 from .runbook.model import Runbook
@@ -58,6 +68,8 @@ class Settings:
     validate: bool = False  # --conntriage-validate: collect only, touch no network
     dashboard: Path | None = None  # --conntriage-junit: where the dashboard report goes
     shard: Shard | None = None  # --conntriage-shard: this job's share of a split run
+    # --conntriage-timeout/-retries/-wait (or ini): in place of the inventory's defaults.
+    overrides: tuple[PolicyOverride, ...] = ()
 
     @classmethod
     def from_config(cls, config: pytest.Config) -> Settings:
@@ -86,6 +98,13 @@ class Settings:
             raise pytest.UsageError(
                 "--conntriage-junit needs an inventory (--conntriage-inventory FILE)"
             )
+        try:
+            given = overrides(
+                lambda name: config.getoption(f"conntriage_{name}"),
+                lambda name: str(config.getini(f"conntriage_{name}")),
+            )
+        except ValueError as exc:
+            raise pytest.UsageError(str(exc)) from None
         return cls(
             tuple(inventories),
             tuple(runbooks),
@@ -93,6 +112,7 @@ class Settings:
             validate,
             _dashboard(config),
             _shard(config, bool(inventories)),
+            given,
         )
 
 
@@ -151,7 +171,10 @@ def start(config: pytest.Config, settings: Settings) -> ConntriageRun:
             warnings.simplefilter("always", InventoryWarning)
             inventory = (
                 load_inventories(
-                    settings.inventories, validated=validated, ansible_read=ansible_read(config)
+                    settings.inventories,
+                    validated=validated,
+                    ansible_read=ansible_read(config),
+                    overrides=settings.overrides,
                 )
                 if settings.inventories
                 else None
@@ -250,15 +273,48 @@ class ConntriageRun:
         self.worker_queue = WorkerQueue(config)
         self.xdist_hooks = XdistHooks(self)
         self.current_item: pytest.Item | None = None
-        self.conntriage = Conntriage(self.evaluator, lambda: self.current_item)
-        self._by_file: dict[Path, list[Check]] | None = None
+        # The waiting gates' line, made when first needed: the terminal reporter is
+        # configured after this plugin.
         self.is_worker = hasattr(config, "workerinput")
+        self.progress_interval = self._progress_interval()
+        self.progress: ProgressTicker | None = None
+        self.conntriage = Conntriage(self.evaluator, lambda: self.current_item, self._tick)
+        self._by_file: dict[Path, list[Check]] | None = None
         self.junit_properties = junit.placement_setting(config)
         self.junit_error = ""
         self.junit_spool: JunitSpool | None = None
+        # Services whose failed checks are reported as xfail (inventory `severity: warn`).
+        self.warn_only = frozenset(
+            s.name for s in (inventory.services if inventory else ()) if s.severity is Severity.WARN
+        )
         self.inventory_paths = frozenset(
             Path(source).resolve() for source in (inventory.sources if inventory else ())
         )
+
+    def _progress_interval(self) -> str:
+        """The ini's interval, checked now: a mistake stops the run before it starts."""
+        text = str(self.config.getini("conntriage_progress_interval"))
+        try:
+            progress_interval(text, isatty=False)
+        except ValueError as exc:
+            raise pytest.UsageError(f"conntriage_progress_interval: {exc}") from None
+        return text
+
+    def _tick(self) -> None:
+        """The main thread waits for a result: show the gates waiting, now and then."""
+        if self.progress is None:
+            if self.config.get_verbosity() < 0:
+                return  # -q asks for quiet
+            # A worker writes to standard error, which xdist's workers share with the
+            # controller: each worker's gates on lines of their own, "[gw0] ...".
+            write = uncaptured_line_writer(self.config)
+            if write is None:
+                return
+            reporter = self.config.pluginmanager.get_plugin("terminalreporter")
+            isatty = stderr_isatty() if self.is_worker else bool(getattr(reporter, "isatty", False))
+            every = progress_interval(self.progress_interval, isatty)
+            self.progress = ProgressTicker(self.evaluator.waits, write, every)
+        self.progress.tick()
 
     # -- planning ---------------------------------------------------------------
 
@@ -275,12 +331,11 @@ class ConntriageRun:
         if self.inventory is None:
             return []
         p = self.plan
-        policy = self.inventory.defaults.policy
         return [
             f"conntriage: inventory {', '.join(self.inventory.sources)}: {len(p)} checks "
             f"({', '.join(f'{len(c)} {k}' for k, c in p.by_kind.items() if c)}); "
-            f"timeout {policy.timeout:g}s, retries {policy.retries}, wait {policy.wait:g}s; "
-            f"concurrency {self.engine.concurrency}; vantages: {', '.join(p.vantages) or 'none'}"
+            f"concurrency {self.engine.concurrency}; vantages: {', '.join(p.vantages) or 'none'}",
+            f"conntriage: {policy_line(self.inventory.defaults)}",
         ] + ([f"conntriage: {self.fds.note}"] if self.fds.note else [])
 
     # -- collection -------------------------------------------------------------
@@ -400,6 +455,17 @@ class ConntriageRun:
             # raised with pytrace=False, so no traceback); the triage, rendered when
             # shown, replaces it.
             report.longrepr = triage_repr(failure, (crashed,) if crashed else ())
+        if isinstance(failure, ConnectivityFailure) and report.failed:
+            if failure.result.check.service in self.warn_only:
+                # severity: warn: this check's own failure is reported, as an xfail
+                # with its one-line message, and does not fail the run. Nothing else
+                # is: a crash, a user's own assert, a check that passed.
+                report.outcome = "skipped"
+                report.wasxfail = str(failure.msg)
+                report.user_properties = [*report.user_properties, (f"{PREFIX}severity", "warn")]
+        elif report.passed and result.passed and len(result.result.attempts) > 1:
+            # The short summary's line (-rA): "PASSED <id> - open after 12.4 s (refused ×7)".
+            report.longrepr = waited_phrase(result.result)
         return report
 
     @pytest.hookimpl(wrapper=True)
@@ -430,6 +496,8 @@ class ConntriageRun:
             return
         if report.failed:
             self.summary.add(report.nodeid, props)
+        elif report.skipped and props.get("severity") == "warn":
+            self.summary.add(report.nodeid, props, warn=True)
         # A failure of the check itself (not of a test's own assert after it passed).
         failure_type = props.get("outcome") if isinstance(report.longrepr, TriageRepr) else None
         try:

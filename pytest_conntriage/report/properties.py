@@ -7,6 +7,7 @@ import xml.etree.ElementTree as ET
 from ..outcome import Outcome
 from ..result import CheckResult, crash_reason
 from ..triage.model import Diagnosis
+from .waiting import outcome_runs, waited_phrase
 
 PREFIX = "conntriage."
 # One string per property name for the whole run, not one per failing check.
@@ -15,6 +16,7 @@ _NAMES = {
     for name in (
         "check", "outcome", "address", "port", "attempts", "causes", "top_cause",
         "top_cause_title", "reachable_from", "triage_error", "addresses", "resolved_by",
+        "elapsed_s", "outcomes", "waited", "severity",
     )
 }  # fmt: skip
 
@@ -52,6 +54,14 @@ def _probe_pairs(result: CheckResult) -> list[tuple[str, str]]:
         *check.kind.properties(check, final),
         ("attempts", str(len(result.result.attempts))),
     ]
+    probe = result.result
+    if len(probe.attempts) > 1:
+        # A check that retried or waited: how long, through which outcomes, and for one
+        # that passed in the end, the phrase its report line shows.
+        pairs.append(("elapsed_s", f"{probe.elapsed_s:.1f}"))
+        pairs.append(("outcomes", outcome_runs([a.outcome for a in probe.attempts])))
+        if result.passed:
+            pairs.append(("waited", waited_phrase(probe)))
     tried = final.tried or ((final,) if final.via else ())
     if tried:
         # Every address of a name and what it did: "10.0.0.2=open,10.0.0.9=refused".

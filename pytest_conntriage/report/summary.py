@@ -27,22 +27,41 @@ class TriageSummary:
         if not self.order:
             self.order = {nodeid: index for index, nodeid in enumerate(nodeids)}
 
-    def add(self, nodeid: str, props: dict[str, str]) -> None:
+    # Failed checks of `severity: warn` services (reported xfail: the run does not fail).
+    warned: dict[tuple[str, str], list[str]] = field(default_factory=lambda: defaultdict(list))
+
+    def add(self, nodeid: str, props: dict[str, str], *, warn: bool = False) -> None:
+        """A failed check, from its report's properties; `warn`: of a warn-only service."""
         top = props.get("top_cause", "")
         if not top and props.get("triage_error"):
             top = TRIAGE_UNAVAILABLE
-        self.groups[(props.get("outcome", "?"), top)].append(nodeid)
+        (self.warned if warn else self.groups)[(props.get("outcome", "?"), top)].append(nodeid)
         if top and top != TRIAGE_UNAVAILABLE:
             self.titles[top] = props.get("top_cause_title", "")
 
     def __bool__(self) -> bool:
-        return bool(self.groups)
+        return bool(self.groups or self.warned)
 
     def lines(self) -> list[str]:
-        total = sum(len(ids) for ids in self.groups.values())
-        plural = "s" if total != 1 else ""
-        lines = [f"{total} failed connectivity check{plural}, by outcome and top cause:"]
-        ordered = sorted(self.groups.items(), key=lambda kv: (-len(kv[1]), kv[0]))
+        lines: list[str] = []
+        if self.groups:
+            total = sum(len(ids) for ids in self.groups.values())
+            plural = "s" if total != 1 else ""
+            lines.append(f"{total} failed connectivity check{plural}, by outcome and top cause:")
+            lines += self._group_lines(self.groups)
+        if self.warned:
+            total = sum(len(ids) for ids in self.warned.values())
+            plural = "s" if total != 1 else ""
+            lines.append(
+                f"{total} failed check{plural} of severity warn (xfail: the run does not"
+                " fail on them), by outcome and top cause:"
+            )
+            lines += self._group_lines(self.warned)
+        return lines
+
+    def _group_lines(self, groups: dict[tuple[str, str], list[str]]) -> list[str]:
+        lines: list[str] = []
+        ordered = sorted(groups.items(), key=lambda kv: (-len(kv[1]), kv[0]))
         for (outcome, top), ids in ordered:
             if top == TRIAGE_UNAVAILABLE:
                 cause = "triage unavailable (see the failure)"
