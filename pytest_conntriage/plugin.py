@@ -108,6 +108,33 @@ def pytest_addoption(parser: pytest.Parser, pluginmanager: pytest.PytestPluginMa
         "conntriage_junit",
         "dashboard report file (see --conntriage-junit), relative to the ini file",
     )
+    group.addoption(
+        "--conntriage-markdown",
+        default=None,
+        metavar="FILE",
+        help="write a Markdown summary for a merge-request comment or CI job summary: a"
+        " table of checks by service, each failure's top cause and fix",
+    )
+    parser.addini(
+        "conntriage_markdown",
+        "Markdown report file (see --conntriage-markdown), relative to the ini file",
+    )
+    group.addoption(
+        "--conntriage-json",
+        default=None,
+        metavar="FILE",
+        help="write a JSON report: every check with its outcome, attempts, timings,"
+        " addresses and, for a failure, its ranked causes (schema in the package)",
+    )
+    parser.addini(
+        "conntriage_json", "JSON report file (see --conntriage-json), relative to the ini file"
+    )
+    group.addoption(
+        "--conntriage-by-service",
+        action="store_true",
+        help="end the terminal summary with a table of checks by service, passes"
+        " included (also with -rA)",
+    )
     parser.addini(
         "conntriage_inventory", "inventory files used when --inventory is not given", type="paths"
     )
@@ -174,6 +201,8 @@ def _wanted(config: pytest.Config) -> bool:
         or config.getoption("conntriage_validate")
         or config.getoption("conntriage_junit")  # needs an inventory: says so, exit 4
         or config.getoption("conntriage_shard")  # the same
+        or config.getoption("conntriage_markdown")  # likewise
+        or config.getoption("conntriage_json")  # likewise
     )
 
 

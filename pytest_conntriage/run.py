@@ -70,6 +70,9 @@ class Settings:
     shard: Shard | None = None  # --conntriage-shard: this job's share of a split run
     # --conntriage-timeout/-retries/-wait (or ini): in place of the inventory's defaults.
     overrides: tuple[PolicyOverride, ...] = ()
+    markdown: Path | None = None  # --conntriage-markdown: where the Markdown report goes
+    json: Path | None = None  # --conntriage-json: where the JSON report goes
+    by_service: bool = False  # the terminal's table of checks by service (-rA)
 
     @classmethod
     def from_config(cls, config: pytest.Config) -> Settings:
@@ -92,12 +95,16 @@ class Settings:
             raise pytest.UsageError(
                 "--conntriage-validate needs an inventory (--conntriage-inventory FILE)"
             )
-        dashboard = config.getoption("conntriage_junit")
-        if dashboard and not inventories:
-            # The ini value alone stays quiet: a run without an inventory writes nothing.
-            raise pytest.UsageError(
-                "--conntriage-junit needs an inventory (--conntriage-inventory FILE)"
-            )
+        for report in REPORT_OPTIONS:
+            if config.getoption(report) and not inventories:
+                # The ini value alone stays quiet: a run without an inventory writes nothing.
+                option = "--" + report.replace("_", "-")
+                raise pytest.UsageError(
+                    f"{option} needs an inventory (--conntriage-inventory FILE)"
+                )
+        by_service = bool(config.getoption("conntriage_by_service")) or "A" in str(
+            config.getoption("reportchars", "") or ""
+        )
         try:
             given = overrides(
                 lambda name: config.getoption(f"conntriage_{name}"),
@@ -110,9 +117,12 @@ class Settings:
             tuple(runbooks),
             concurrency,
             validate,
-            _dashboard(config),
+            _report_file(config, "conntriage_junit"),
             _shard(config, bool(inventories)),
             given,
+            markdown=_report_file(config, "conntriage_markdown"),
+            json=_report_file(config, "conntriage_json"),
+            by_service=by_service,
         )
 
 
@@ -130,13 +140,17 @@ def _shard(config: pytest.Config, inventory: bool) -> Shard | None:
         raise pytest.UsageError(str(exc)) from None
 
 
-def _dashboard(config: pytest.Config) -> Path | None:
-    """--conntriage-junit's file (from where pytest was started), else the ini value's
-    (from the ini file's directory)."""
-    given = config.getoption("conntriage_junit")
+# The report files' options, each with an ini value of the same name.
+REPORT_OPTIONS = ("conntriage_junit", "conntriage_markdown", "conntriage_json")
+
+
+def _report_file(config: pytest.Config, name: str) -> Path | None:
+    """The file of report option `name` (from where pytest was started), else its ini
+    value's (from the ini file's directory)."""
+    given = config.getoption(name)
     if given:
         return Path(given).absolute()
-    written = str(config.getini("conntriage_junit")).strip()
+    written = str(config.getini(name)).strip()
     if not written:
         return None
     return (config.inipath.parent if config.inipath else config.rootpath) / written
@@ -222,6 +236,12 @@ def start(config: pytest.Config, settings: Settings) -> ConntriageRun:
         config.pluginmanager.register(
             DashboardWriter.for_run(run, settings.dashboard), "conntriage-dashboard"
         )
+    wanted = settings.markdown or settings.json or settings.by_service
+    if wanted and inventory is not None and not settings.validate:
+        from .report_writer import ReportWriter, Wanted  # only for a run that writes one
+
+        reports = Wanted(settings.markdown, settings.json, settings.by_service)
+        config.pluginmanager.register(ReportWriter.for_run(run, reports), "conntriage-reports")
     return run
 
 

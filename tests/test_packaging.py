@@ -44,6 +44,9 @@ def test_the_wheel_holds_the_suites_inside_the_package(tmp_path: Path) -> None:
     shipped = {name for name in names if name.startswith("pytest_conntriage/suites/")}
     in_repo = {f"pytest_conntriage/suites/{p.name}" for p in (ROOT / "suites").glob("*.py")}
     assert shipped == in_repo
+    # The schemas users validate against: the inventory's, the JSON report's.
+    assert "pytest_conntriage/inventory/schema.json" in names
+    assert "pytest_conntriage/report/conntriage-report.schema.json" in names
     # Every package directory of the repository is listed in pyproject (it is not
     # found): a new package missing there would be missing from every install.
     missing = [

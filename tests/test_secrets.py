@@ -113,6 +113,8 @@ def test_a_host_that_fails_at_run_time_shows_no_password(
     junit = pytester.path / "junit.xml"
     extra = ("-n", "2") if mode == "xdist" else ("--log-level=DEBUG", "-vv")
     dashboard = pytester.path / "dashboard.xml"  # --conntriage-junit: swept too
+    # And the Markdown and JSON reports, with the table of checks by service (-rA).
+    reports = (f"--conntriage-markdown={pytester.path / 'r.md'}", "--conntriage-json=r.json")
     result = pytester.runpytest_subprocess(
         "--inventory",
         "inv.yml",
@@ -121,6 +123,7 @@ def test_a_host_that_fails_at_run_time_shows_no_password(
         *LOUD,
         f"--junitxml={junit}",
         f"--conntriage-junit={dashboard}",
+        *reports,
         *extra,
         timeout=300,
     )
@@ -135,6 +138,8 @@ def test_a_host_that_fails_at_run_time_shows_no_password(
     assert "test_mine[" in shown
     assert (pytester.path / ".pytest_cache").is_dir()  # swept too
     assert "vantage jump could not run the probe" in dashboard.read_text()
+    assert "vantage jump could not run the probe" in (pytester.path / "r.json").read_text()
+    assert "conntriage: checks by service" in shown
     assert SECRET not in shown
 
 
