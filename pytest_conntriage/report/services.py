@@ -110,7 +110,7 @@ class ServiceTally:
 
 
 def cause_cell(row: ServiceRow) -> str:
-    """ "wrong-port-or-interface", "backlog-full ×2"; "" when no failure has a cause."""
+    """The top cause most failures share, with "×N" when N > 1 share it; "" for none."""
     top = row.top_cause
     if top is None:
         return ""
