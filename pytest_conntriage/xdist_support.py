@@ -6,6 +6,8 @@ first use, so xdist's scheduler module is imported only by a run that distribute
 
 from __future__ import annotations
 
+from collections import Counter
+from collections.abc import Callable, Sequence
 from typing import TYPE_CHECKING, Any
 
 import pytest
@@ -79,7 +81,49 @@ class XdistHooks:
     def pytest_xdist_make_scheduler(self, config: pytest.Config, log: Any) -> Any:
         if self.run.inventory is None or config.getvalue("dist") != "load":
             return None
-        return upfront_scheduling()(config, log)
+        return upfront_scheduling(hosts_by_test(self.run).get)(config, log)
+
+
+def hosts_by_test(run: ConntriageRun) -> dict[str, str]:
+    """The evidence host of each inventory check that has one, by its test's name after
+    the file (`test_tcp[api:local->api.example.com:443]`): from the plan, on the
+    controller, which collects nothing itself."""
+    from .inventory.errors import printable
+    from .kinds.registry import suite_test_name
+
+    found: dict[str, str] = {}
+    for check in run.plan:
+        host = getattr(check, "host", None)
+        if isinstance(host, str) and host:
+            found[f"{suite_test_name(check.kind)}[{printable(check.id)}]"] = host
+    return found
+
+
+def shares(
+    collection: Sequence[str], workers: int, host_of: Callable[[str], str | None]
+) -> list[list[int]]:
+    """Each worker's share of `collection` (indices, in collection order): contiguous
+    and about equal, except that all the checks of one evidence host go to the worker
+    that already has most of them. A host's batch then runs once per run under xdist
+    too (each worker gathers its own evidence), not once per worker."""
+    share, extra = divmod(len(collection), workers)
+    owner: list[int] = []
+    for worker in range(workers):
+        owner += [worker] * (share + (1 if worker < extra else 0))
+    by_host: dict[str, list[int]] = {}
+    for index, nodeid in enumerate(collection):
+        host = host_of(nodeid.partition("::")[2])
+        if host is not None:
+            by_host.setdefault(host, []).append(index)
+    for indices in by_host.values():
+        counts = Counter(owner[i] for i in indices)
+        keeper = min(counts, key=lambda worker: (-counts[worker], worker))
+        for index in indices:
+            owner[index] = keeper
+    result: list[list[int]] = [[] for _ in range(workers)]
+    for index, worker in enumerate(owner):
+        result[worker].append(index)
+    return result
 
 
 def ansible_read(config: pytest.Config) -> Any:
@@ -92,12 +136,14 @@ def validated_digests(config: pytest.Config) -> Any:
     return getattr(config, "workerinput", {}).get(VALIDATED_KEY, ())
 
 
-def upfront_scheduling() -> type:
-    """`--dist load`'s scheduler, except that the first distribution is the whole collection."""
+def upfront_scheduling(host_of: Callable[[str], str | None] = lambda _: None) -> type:
+    """`--dist load`'s scheduler, except that the first distribution is the whole
+    collection, each evidence host's checks on one worker (see `shares`)."""
     from xdist.scheduler import LoadScheduling
 
     class UpfrontScheduling(LoadScheduling):  # type: ignore[misc]  # xdist ships no type hints
-        """`--dist load`, but the initial distribution is the whole collection.
+        """`--dist load`, but the initial distribution is the whole collection, a
+        host's checks together.
 
         xdist's load scheduler sends a quarter of each worker's share first and the rest
         in shrinking chunks; a worker can only probe what it has been sent, so each chunk
@@ -116,13 +162,14 @@ def upfront_scheduling() -> type:
             send = steps[1]
             collection: list[str] = next(iter(self.node2collection.values()))
             self.collection = collection
-            self.pending[:] = range(len(collection))
             if not collection:
                 return
             nodes = self.nodes
-            share, extra = divmod(len(self.pending), len(nodes))
-            for index, node in enumerate(nodes):
-                send(node, share + (1 if index < extra else 0))
+            # xdist sends the next pending tests: line them up worker by worker.
+            split = shares(collection, len(nodes), host_of)
+            self.pending[:] = [index for share in split for index in share]
+            for node, share in zip(nodes, split, strict=True):
+                send(node, len(share))
             for node in nodes:
                 node.shutdown()
 

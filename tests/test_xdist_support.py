@@ -4,7 +4,7 @@ test_dsession does), and a worker reading its queue as tests arrive."""
 from __future__ import annotations
 
 from collections import deque
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from typing import Any
@@ -45,9 +45,13 @@ class Node:
         self.shut = True
 
 
-def scheduled(pytester: pytest.Pytester, collections: list[list[str]]) -> tuple[list[Node], Any]:
+def scheduled(
+    pytester: pytest.Pytester,
+    collections: list[list[str]],
+    host_of: Callable[[str], str | None] = lambda _: None,
+) -> tuple[list[Node], Any]:
     config = pytester.parseconfig(f"--tx={len(collections)}*popen")
-    scheduler = upfront_scheduling()(config, None)
+    scheduler = upfront_scheduling(host_of)(config, None)
     nodes = [Node(f"gw{i}") for i in range(len(collections))]
     for node in nodes:
         scheduler.add_node(node)
@@ -77,6 +81,23 @@ def test_each_worker_is_sent_its_whole_contiguous_share_at_once(
     nodes, _ = scheduled(pytester, [CHECKS] * workers)
     assert [node.sent for node in nodes] == [list(share) for share in shares]
     # Nothing is left to send: every worker may stop when its queue is empty.
+    assert all(node.shut for node in nodes)
+
+
+def test_an_evidence_hosts_checks_all_go_to_the_worker_with_most_of_them(
+    pytester: pytest.Pytester,
+) -> None:
+    # s1, s7 and s8 run on host h (their evidence batch is gathered once per process):
+    # the second worker has two of them, so it gets s1 as well; s3 alone on host g
+    # stays where it was.
+    hosts = {"s1": "h", "s7": "h", "s8": "h", "s3": "g"}
+
+    def host_of(name: str) -> str | None:  # "test_tcp[s7:local->...]" → "h"
+        return hosts.get(name.partition("[")[2].partition(":")[0])
+
+    nodes, scheduler = scheduled(pytester, [CHECKS, CHECKS], host_of)
+    assert [node.sent for node in nodes] == [[0, 2, 3, 4, 5], [1, 6, 7, 8, 9, 10]]
+    assert sorted(scheduler.pending) == []  # all sent
     assert all(node.shut for node in nodes)
 
 

@@ -9,8 +9,9 @@ evidence marked unavailable, never as an error.
 from __future__ import annotations
 
 import asyncio
-from collections.abc import Sequence
+from collections.abc import Callable, Coroutine, Hashable, Sequence
 from dataclasses import replace
+from typing import Any
 
 from ..children import in_thread
 from ..connections import HostPool, HostUnavailable
@@ -61,9 +62,7 @@ class EvidenceCollector:
 
     async def host(self, alias: str, unit: str | None, packet: Packet) -> HostEvidence:
         """The target host's evidence read for `packet` (port, client and target address)."""
-        result = await self.engine.once(
-            ("host-batch", alias, unit), lambda: in_thread(self._batch, alias, unit)
-        )
+        result = await self.engine.once(*self._host_batch(alias, unit))
         if self.hosts.windows(alias):
             evidence = read_windows_batch(result, packet, unit)
             skipped = tuple(Collected(c.name, None, NOT_ON_WINDOWS) for c in self.collectors)
@@ -83,9 +82,27 @@ class EvidenceCollector:
 
     async def client(self, address: str) -> ClientEvidence:
         """How this machine's routing table treats `address` (once per address)."""
-        return await self.engine.once(
-            ("client-route", address), lambda: in_thread(gather_client, address)
-        )
+        return await self.engine.once(*self._client_route(address))
+
+    def start(self, alias: str | None, unit: str | None, address: str | None) -> None:
+        """On the loop, as a check fails: begin the host's batch (`alias`) and the
+        client's route to `address` now, once per run, without waiting for them, so
+        they run while the rest of the investigation does (`host` and `client` then
+        read the same runs)."""
+        if address is not None:
+            self.engine.begin(*self._client_route(address))
+        if alias is not None:
+            self.engine.begin(*self._host_batch(alias, unit))
+
+    def _host_batch(
+        self, alias: str, unit: str | None
+    ) -> tuple[Hashable, Callable[[], Coroutine[Any, Any, RunResult]]]:
+        return ("host-batch", alias, unit), lambda: in_thread(self._batch, alias, unit)
+
+    def _client_route(
+        self, address: str
+    ) -> tuple[Hashable, Callable[[], Coroutine[Any, Any, ClientEvidence]]]:
+        return ("client-route", address), lambda: in_thread(gather_client, address)
 
     async def trace(self, address: str, port: int) -> PathTrace:
         """Where on the way to `address`:`port` the SYN dies (once per address and port,

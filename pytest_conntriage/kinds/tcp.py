@@ -275,6 +275,12 @@ class TcpKind(HandshakeKind):
         self, check: TcpCheck, result: ProbeResult, context: ProbeContext
     ) -> Investigation:
         final = result.final
+        # The host's batch and the client's route start now, as the probe fails: they
+        # run while the other vantages are probed and the resolvers asked again.
+        address = evidence_address(check, final)
+        if address is not None:
+            local = check.vantage == LOCAL_VANTAGE
+            context.collector.start(check.host, check.unit, address if local else None)
         elsewhere: tuple[tuple[str, Outcome], ...] = ()
         answers_now: Resolution | None = None
         # Asked alongside the evidence; a task only when there is something to ask
@@ -344,8 +350,9 @@ class TcpKind(HandshakeKind):
 
         Only re-weighs the causes: pass or fail was decided by the probe alone.
         """
-        address = final.address or check.address
-        if not address or final.outcome.is_dns or final.outcome is Outcome.PROBE_ERROR:
+        address = evidence_address(check, final)
+        if address is None:
+            address = final.address or check.address
             target = Target(check.host or "", address or "", check.port, disagreement=disagreeing)
             return (
                 evidence_rules.findings(final.outcome, target, None, None, context.rules),
@@ -386,6 +393,15 @@ class TcpKind(HandshakeKind):
         if trace is not None and trace.unavailable is not None:
             gaps += (f"client: path trace: {trace.unavailable}",)
         return found, gaps, host
+
+
+def evidence_address(check: TcpCheck, final: Attempt) -> str | None:
+    """The address a failed connect's evidence is gathered for; None when there is
+    none to gather (no address, a DNS failure, the probe's own failure)."""
+    address = final.address or check.address
+    if not address or final.outcome.is_dns or final.outcome is Outcome.PROBE_ERROR:
+        return None
+    return address
 
 
 def crash(context: ProbeContext, exc: Exception) -> str:

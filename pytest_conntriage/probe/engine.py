@@ -120,16 +120,25 @@ class Engine:
 
     async def once(self, key: Hashable, make: Callable[[], Coroutine[Any, Any, T]]) -> T:
         """On the loop: await `make()`, run once per `key` however many checks ask for it."""
-        shared = self._shared.get(key)
+        shared = self.begin(key, make)
         if isinstance(shared, _Done):
-            return shared.unwrap()  # type: ignore[no-any-return]
+            return shared.unwrap()
+        # shield: one waiting check being cancelled must not cancel the others' probe.
+        result: T = await asyncio.shield(shared)
+        return result
+
+    def begin(
+        self, key: Hashable, make: Callable[[], Coroutine[Any, Any, T]]
+    ) -> asyncio.Future[T] | _Done[T]:
+        """On the loop: start `make()` now unless `key` ran or runs (see `once`), without
+        waiting for it; `once(key, ...)` later awaits the same run. A run nobody awaits
+        is still bounded by its own timeout and cancelled by `close`."""
+        shared = self._shared.get(key)
         if shared is None:
             shared = asyncio.ensure_future(make())
             self._shared[key] = shared
             shared.add_done_callback(partial(self._settle_shared, key))
-        # shield: one waiting check being cancelled must not cancel the others' probe.
-        result: T = await asyncio.shield(shared)
-        return result
+        return shared
 
     def submit(
         self, key: Hashable, make: Callable[[], Coroutine[Any, Any, T]], *, urgent: bool = False
