@@ -18,6 +18,7 @@ from pytest_conntriage.demo.dnsserver import LoopbackDnsServer
 from pytest_conntriage.demo.listeners import OpenListener, closed_port
 from pytest_conntriage.inventory import load_inventories
 from pytest_conntriage.kinds.registry import KindRegistry
+from pytest_conntriage.report import dashboard
 from pytest_conntriage.shard import Shard, ShardError, group_of, owner, parse
 
 from .report.test_report_dashboard_run import without_timing
@@ -245,3 +246,21 @@ def test_a_hosts_checks_stay_together_and_an_edit_moves_only_its_service(
     assert renamed
     assert all("svc3" in i for i in renamed)
     assert Counter(after.values())["service svc3"] == Counter(before.values())["service svc3"]
+
+
+def test_an_empty_shards_dashboard_still_says_which_shard_it_is(tmp_path: Path) -> None:
+    # A shard whose share is empty writes one empty suite that says so, so the merge can
+    # tell it from a missing one; the merged document leaves that suite out.
+    empty, full = tmp_path / "1.xml", tmp_path / "2.xml"
+    dashboard.write_file(empty, [], [], shard="1/2")
+    SCHEMA.validate(str(empty))
+    suite = ET.parse(empty).getroot().find("testsuite")
+    assert suite is not None
+    assert suite.get("name") == dashboard.SHARD_SUITE
+    case = dashboard.Case("web", "test_tcp[web]", 0.1, (), 7)
+    dashboard.write_file(full, [], [case], shard="1/2")
+    out = tmp_path / "out.xml"
+    assert merge.main([str(out), str(empty), str(full)]) == merge.USAGE_ERROR  # both "1/2"
+    dashboard.write_file(full, [], [case], shard="2/2")
+    assert merge.main([str(out), str(empty), str(full)]) == 0
+    assert [s.get("name") for s in ET.parse(out).getroot().iter("testsuite")] == ["web"]
