@@ -1,4 +1,5 @@
-"""`python -m pytest_conntriage.merge OUT SHARD...`: the shards' JUnit files as one run's.
+"""`python -m pytest_conntriage.merge OUT SHARD...`: the shards' JUnit files as one run's
+(and their JSON reports, `--conntriage-json`: report/json_merge.py).
 
 Each shard of a split run (`--conntriage-shard I/N`) writes its own JUnit file, pytest's
 (`--junitxml`) or the dashboard's (`--conntriage-junit`), with every test's place in the
@@ -17,12 +18,14 @@ shard missing or given twice, when the files say which shard wrote them.
 from __future__ import annotations
 
 import argparse
+import json
 import os
 import sys
 import xml.etree.ElementTree as ET
-from collections.abc import Sequence
+from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Any, TextIO
 
 from .report.dashboard import SHARD_SUITE
 from .report.properties import PREFIX
@@ -221,13 +224,16 @@ def _place(suite: _Suite, case: _Case) -> float:
 def main(argv: Sequence[str] | None = None) -> int:
     parser = argparse.ArgumentParser(
         prog="python -m pytest_conntriage.merge",
-        description="Merge the JUnit files of a run's shards (--conntriage-shard I/N)"
-        " into the whole run's: pytest's --junitxml files, or --conntriage-junit ones.",
+        description="Merge the reports of a run's shards (--conntriage-shard I/N) into the"
+        " whole run's: pytest's --junitxml files, --conntriage-junit ones, or"
+        " --conntriage-json ones (all of one kind).",
     )
-    parser.add_argument("output", type=Path, help="the merged JUnit file to write")
-    parser.add_argument("shards", type=Path, nargs="+", help="the shards' JUnit files")
+    parser.add_argument("output", type=Path, help="the merged report to write")
+    parser.add_argument("shards", type=Path, nargs="+", help="the shards' reports")
     args = parser.parse_args(argv)
     try:
+        if _is_json(args.shards[0]):
+            return _merge_json(args.output, args.shards)
         merged = merge(args.shards)
     except MergeError as exc:
         print(f"merge: {exc}", file=sys.stderr)
@@ -238,12 +244,48 @@ def main(argv: Sequence[str] | None = None) -> int:
     return 0
 
 
-def _write(path: Path, root: ET.Element) -> None:
+def _is_json(path: Path) -> bool:
+    """A JSON report (it opens with "{"), not a JUnit file; unreadable: left to the
+    JUnit reader, which names the file."""
+    try:
+        with path.open("rb") as file:
+            return file.read(64).lstrip().startswith(b"{")
+    except OSError:
+        return False
+
+
+def _merge_json(output: Path, files: Sequence[Path]) -> int:
+    from .report.json_merge import JsonMergeError, merge_reports
+    from .report.json_report import write
+
+    def documents() -> Iterator[tuple[str, Any]]:
+        for path in files:
+            try:
+                yield str(path), json.loads(path.read_text(encoding="utf-8"))
+            except json.JSONDecodeError as exc:
+                raise MergeError(f"{path}:{exc.lineno}:{exc.colno}: {exc.msg}") from None
+            except (OSError, UnicodeDecodeError) as exc:
+                raise MergeError(f"{path}: {exc}") from None
+
+    try:
+        merged = merge_reports(documents())
+    except JsonMergeError as exc:
+        raise MergeError(str(exc)) from None
+    _write(output, lambda stream: write(stream, merged.run, merged.services, merged.checks))
+    print(f"merge: {len(files)} files, {len(merged.checks)} checks: {output}")
+    return 0
+
+
+def _write(path: Path, root: ET.Element | Callable[[TextIO], None]) -> None:
     """The whole document, or what the file held before: never half of it."""
     path.parent.mkdir(parents=True, exist_ok=True)
     temporary = path.with_name(f".{path.name}.{os.getpid()}.tmp")
     try:
-        ET.ElementTree(root).write(temporary, encoding="utf-8", xml_declaration=True)
+        if isinstance(root, ET.Element):
+            ET.ElementTree(root).write(temporary, encoding="utf-8", xml_declaration=True)
+        else:
+            with temporary.open("w", encoding="utf-8") as stream:
+                root(stream)
         os.replace(temporary, path)
     except BaseException:
         temporary.unlink(missing_ok=True)

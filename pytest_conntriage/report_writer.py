@@ -52,6 +52,8 @@ PART_ATTRIBUTE = "conntriage_record"
 ORDER_KEY = pytest.StashKey[int]()
 UNFINISHED = "did not finish: the run ended while it ran"
 
+XFAIL_PREFIX = "expected failure: "  # an xfail's message: this, then its reason
+
 
 @dataclass(frozen=True)
 class Wanted:
@@ -91,8 +93,10 @@ class ReportWriter:
         redact: Callable[[str], str],
         is_worker: bool,
         check_of: Callable[[pytest.Item], Check | None],
+        shard: str = "",
     ) -> None:
         self.wanted = wanted
+        self.shard = shard  # "2/4" in a sharded run: the merge checks none is missing
         self.inventory = inventory
         self.redact = redact
         self.is_worker = is_worker
@@ -109,7 +113,8 @@ class ReportWriter:
     @classmethod
     def for_run(cls, run: ConntriageRun, wanted: Wanted) -> ReportWriter:
         assert run.inventory is not None
-        return cls(wanted, run.inventory, run.hosts.redact, run.is_worker, run.check_of)
+        shard = str(run.settings.shard or "")
+        return cls(wanted, run.inventory, run.hosts.redact, run.is_worker, run.check_of, shard)
 
     # -- where a check is made and run (an xdist worker, or a serial run) ------------
 
@@ -209,6 +214,10 @@ class ReportWriter:
             result,
             outcome=pending.props.get("outcome"),
         )
+        if pending.props.get("severity") == "warn" and record["status"] == "skipped":
+            # severity: warn: the check failed and the gate did not: counted as a warning.
+            said = str(record["message"] or record["outcome"])
+            record["warning"] = f"severity warn: {said.removeprefix(XFAIL_PREFIX)}"
         if not record["suite"]:  # what the check is could not be read: listed all the same
             record["suite"] = UNOWNED_SUITE
             if crashed and not record["message"]:
@@ -307,6 +316,7 @@ class ReportWriter:
             "interrupted": exitstatus == pytest.ExitCode.INTERRUPTED,
             "complete": not self.error,
             "error": self.error or None,
+            "shard": self.shard or None,
             "totals": {
                 "checks": totals["checks"],
                 "passed": totals["passed"],
@@ -365,7 +375,7 @@ def _status(report: pytest.TestReport) -> tuple[str, str | None]:
     if report.skipped:
         reason = getattr(report, "wasxfail", None)
         if reason is not None:
-            return "skipped", "expected failure" + (f": {reason}" if reason else "")
+            return "skipped", XFAIL_PREFIX.rstrip(": ") + (f": {reason}" if reason else "")
         return "skipped", _skip_reason(report.longrepr)
     message = _failure_line(report.longrepr)
     if report.when == "call":

@@ -5,11 +5,14 @@ stable, a host's checks stay together, and a mistake is one line with exit 4."""
 
 from __future__ import annotations
 
+import json
 import xml.etree.ElementTree as ET
 from collections import Counter
 from collections.abc import Iterator
 from pathlib import Path
+from typing import Any
 
+import jsonschema
 import pytest
 import xmlschema
 
@@ -18,7 +21,7 @@ from pytest_conntriage.demo.dnsserver import LoopbackDnsServer
 from pytest_conntriage.demo.listeners import OpenListener, closed_port
 from pytest_conntriage.inventory import load_inventories
 from pytest_conntriage.kinds.registry import KindRegistry
-from pytest_conntriage.report import dashboard
+from pytest_conntriage.report import dashboard, json_report
 from pytest_conntriage.shard import Shard, ShardError, group_of, owner, parse
 
 from .report.test_report_dashboard_run import without_timing
@@ -83,7 +86,8 @@ def inventory(pytester: pytest.Pytester, dns_server: LoopbackDnsServer) -> Itera
 
 
 def run(pytester: pytest.Pytester, inventory: Path, name: str, *args: str) -> pytest.RunResult:
-    """The plugin on `inventory`, both JUnit files written as `name`-junit/-dashboard.xml."""
+    """The plugin on `inventory`, both JUnit files written as `name`-junit/-dashboard.xml,
+    the JSON report as `name`-report.json."""
     runner = pytester.runpytest_subprocess if "-n" in args else pytester.runpytest
     return runner(
         "--inventory",
@@ -92,6 +96,7 @@ def run(pytester: pytest.Pytester, inventory: Path, name: str, *args: str) -> py
         "no:cacheprovider",
         f"--junitxml={pytester.path / f'{name}-junit.xml'}",
         f"--conntriage-junit={pytester.path / f'{name}-dashboard.xml'}",
+        f"--conntriage-json={pytester.path / f'{name}-report.json'}",
         *args,
     )
 
@@ -126,6 +131,81 @@ def test_four_shards_merged_are_the_serial_run(pytester: pytest.Pytester, invent
         assert got == expected
         assert "conntriage.order" not in merged.read_text()
         assert "conntriage.shard" not in merged.read_text()
+
+    merged = pytester.path / "merged-report.json"
+    reports = [str(pytester.path / f"shard{i}-report.json") for i in range(1, 5)]
+    assert [json.loads(Path(r).read_text())["run"]["shard"] for r in reports] == [
+        f"{i}/4" for i in range(1, 5)
+    ]
+    assert merge.main([str(merged), *reports]) == 0
+    got, expected = (
+        json.loads(p.read_text()) for p in (merged, pytester.path / "serial-report.json")
+    )
+    jsonschema.validate(got, json_report.schema())
+    assert json_essentials(got) == json_essentials(expected)
+
+
+def json_essentials(report: dict[str, Any]) -> object:
+    """What a JSON report says that does not depend on timing: the run's totals and
+    status, the services, and each check's place, status, outcome and ranked causes."""
+    run = report["run"]
+    return (
+        (run["totals"], run["exit_status"], run["complete"], run["shard"], run["inventories"]),
+        report["services"],
+        [
+            (
+                check["order"],
+                check["id"],
+                check["status"],
+                check["outcome"],
+                [(c["id"], c["verdict"]) for c in (check["triage"] or {}).get("causes", [])],
+            )
+            for check in report["checks"]
+        ],
+    )
+
+
+def test_the_json_merge_stops_at_a_missing_repeated_or_foreign_report(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    def report(shard: str | None, *ids: tuple[str, int], version: int = 1) -> str:
+        checks = [{"order": order, "id": name} for name, order in ids]
+        run = {"started": "2026-12-02T09:00:00+00:00", "finished": "2026-12-02T09:00:05+00:00"}
+        document = {
+            "format": "pytest-conntriage-report",
+            "version": version,
+            "run": run | {"shard": shard, "exit_status": 1, "totals": {"checks": len(ids)}},
+            "services": [{"name": "api"}],
+            "checks": checks,
+        }
+        path = tmp_path / f"{len(list(tmp_path.iterdir()))}.json"
+        path.write_text(json.dumps(document))
+        return str(path)
+
+    one, two = report("1/2", ("c", 2), ("a", 0)), report("2/2", ("b", 1))
+    out = tmp_path / "out.json"
+    assert merge.main([str(out), two, one]) == 0
+    merged = json.loads(out.read_text())
+    assert [c["id"] for c in merged["checks"]] == ["a", "b", "c"]
+    assert merged["run"]["totals"] == {"checks": 3}
+    assert merged["run"]["shard"] is None
+    assert merged["services"] == [{"name": "api"}]
+    assert merge.main([str(out), one]) == merge.USAGE_ERROR
+    assert "merge: shard 2/2 missing: its checks would be left out" in capsys.readouterr().err
+    assert merge.main([str(out), one, one, two]) == merge.USAGE_ERROR
+    assert f"merge: shard 1/2 given twice: {one}, {one}" in capsys.readouterr().err
+    again = report("2/2", ("a", 0))
+    assert merge.main([str(out), one, again]) == merge.USAGE_ERROR
+    assert f"merge: a is in both {one} and {again}" in capsys.readouterr().err
+    future = report("2/2", ("b", 1), version=2)
+    assert merge.main([str(out), one, future]) == merge.USAGE_ERROR
+    assert f"merge: {future}: not a pytest-conntriage-report report of version 1" in (
+        capsys.readouterr().err
+    )
+    broken = tmp_path / "broken.json"
+    broken.write_text('{"format": "pytest-conntriage-report",\n  "version": }')
+    assert merge.main([str(out), one, str(broken)]) == merge.USAGE_ERROR
+    assert f"merge: {broken}:2:14: Expecting value" in capsys.readouterr().err
 
 
 def shard_file(path: Path, shard: str, *cases: tuple[str, int]) -> str:

@@ -89,7 +89,7 @@ def _heading(
     elif incomplete:  # never all clear: what is missing may have failed
         title = f"⚠️ Connectivity: incomplete, {checks} checks recorded, none failed"
     elif warned:
-        title = f"⚠️ Connectivity: all {checks} checks passed, {warned} with a warning"
+        title = f"⚠️ Connectivity: none of {checks} checks failed, {warned} with a warning"
     else:
         title = f"✅ Connectivity: all {checks} checks passed"
     source = ", ".join(code(i) for i in inventories)

@@ -21,6 +21,7 @@ from ..probe.result import Attempt
 from ..result import CheckResult, crash_reason
 from ..triage.model import Diagnosis, Verdict
 from .text import CAUSES_WITH_STEPS, outcome_line, unavailable_line
+from .waiting import waited_phrase
 
 # The JSON report's format and version: a reader checks both; a new field that a
 # reader may ignore keeps the version, a field changed or removed raises it.
@@ -86,6 +87,12 @@ def result_part(result: CheckResult, triage: bool) -> Record:
         ]
     except Exception as exc:
         return part | {"triage": unavailable_triage(crash_reason("report", exc))}
+    try:
+        if result.passed and len(result.result.attempts) > 1:
+            # A gate that passed after waiting says so: "open after 12.4 s (refused ×7)".
+            part["warning"] = waited_phrase(result.result)
+    except Exception:  # the probe's part above already stands; this line is extra
+        pass
     if triage:
         part["triage"] = triage_part(result)
     return part

@@ -8,6 +8,7 @@ progress line written, or its Nth attempt recorded), never after a sleep.
 
 from __future__ import annotations
 
+import json
 import xml.etree.ElementTree as ET
 from pathlib import Path
 
@@ -111,7 +112,8 @@ def _cases(junit: Path) -> dict[str, tuple[str, str, dict[str, str]]]:
 
 
 def _check_run(result: pytest.RunResult, junit: Path) -> None:
-    """What a serial and an xdist run of _INVENTORY both show."""
+    """What a serial and an xdist run of _INVENTORY both show (the JSON report beside
+    the JUnit file included)."""
     result.assert_outcomes(passed=2, failed=1, xfailed=1)
     out = result.stdout.str()
     # The header says what is in force, and where each value came from.
@@ -170,13 +172,28 @@ def _check_run(result: pytest.RunResult, junit: Path) -> None:
     assert solid["attempts"] == "1"  # the service's own retries: 0 wins over the override
     assert "severity" not in solid
     assert cases["fine"][0] == "passed"
+    # The reports count both as warnings: a pass after waiting, and a warn failure.
+    report = json.loads(junit.with_suffix(".json").read_text())
+    records = {r["service"]: r for r in report["checks"]}
+    assert records["gate"]["status"] == "passed"
+    assert records["gate"]["warning"] == gate["waited"]
+    assert records["optional"]["status"] == "skipped"
+    assert records["optional"]["warning"].startswith("severity warn: refused: connection refused")
+    assert records["solid"]["warning"] is None
+    assert report["run"]["totals"]["warned"] >= 2  # "fine" may have waited too
 
 
 def test_a_gate_shows_it_waiting_and_says_how_it_passed(pytester: pytest.Pytester) -> None:
     inventory = _setup(pytester, line=True)
     junit = pytester.path / "serial.xml"
     result = pytester.runpytest_inprocess(
-        "--inventory", str(inventory), "-rA", "--conntriage-retries", "1", f"--junitxml={junit}"
+        "--inventory",
+        str(inventory),
+        "-rA",
+        "--conntriage-retries",
+        "1",
+        f"--junitxml={junit}",
+        f"--conntriage-json={junit.with_suffix('.json')}",
     )
     _check_run(result, junit)
     # The gate came up only after this line was written: it is there, whatever the load.
@@ -203,6 +220,7 @@ def test_under_xdist_the_reports_are_the_same(pytester: pytest.Pytester) -> None
         "--conntriage-retries",
         "1",
         f"--junitxml={junit}",
+        f"--conntriage-json={junit.with_suffix('.json')}",
         "-n",
         "2",
         "-p",

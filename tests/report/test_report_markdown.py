@@ -167,6 +167,6 @@ def test_the_heading_never_says_all_clear_when_it_is_not() -> None:
     assert "> ⚠️ The run was interrupted: \\<x\\>\n" in text
     tally.add("web", "passed", "open", warned=True)
     assert render(tally.rows(), [], 0).startswith(
-        "### ⚠️ Connectivity: all 2 checks passed, 1 with a warning"
+        "### ⚠️ Connectivity: none of 2 checks failed, 1 with a warning"
     )
     assert "| ⚠️ | `web` | 2 | 2 | 0 |" in render(tally.rows(), [], 0)
