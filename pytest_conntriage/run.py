@@ -168,6 +168,20 @@ def collector_paused() -> Iterator[None]:
             gc.enable()
 
 
+def run_kinds(extensions: Extensions) -> KindRegistry:
+    """The built-in kinds and the plugins': names unique, and each service key of the
+    inventory schema owned by one kind (else ExtensionError)."""
+    from .extensions import ExtensionError
+    from .inventory.schema import inventory_schema
+
+    try:
+        kinds = KindRegistry.with_added([extensions.kinds])
+        inventory_schema(kinds)
+    except ValueError as exc:
+        raise ExtensionError(str(exc)) from None
+    return kinds
+
+
 def start(config: pytest.Config, settings: Settings) -> ConntriageRun:
     """Load the inventory and runbook (a mistake: exit 4), register the run and its hooks."""
     from .builtin import extensions_of
@@ -177,6 +191,7 @@ def start(config: pytest.Config, settings: Settings) -> ConntriageRun:
         # What every plugin adds through hookspec.py's hooks, gathered once per process:
         # before the inventory, whose check kinds may come from a plugin.
         extensions = extensions_of(config)
+        kinds = run_kinds(extensions)
         # An xdist worker reads the files the controller has just validated.
         validated = validated_digests(config)
         # Loading builds what the run keeps to its end: the collector's passes over it
@@ -189,14 +204,16 @@ def start(config: pytest.Config, settings: Settings) -> ConntriageRun:
                     validated=validated,
                     ansible_read=ansible_read(config),
                     overrides=settings.overrides,
+                    kinds=tuple(kinds),
                 )
                 if settings.inventories
                 else None
             )
-        # What the runbooks may name: the outcomes of the run's kinds, a plugin's too.
-        vocabulary = Vocabulary.of(KindRegistry.with_added([extensions.kinds]))
+        # What the runbooks may name: the outcomes and placeholders of the run's kinds.
         runbook = load_runbook(
-            [*extensions.runbooks, *settings.runbooks], bundled=False, vocabulary=vocabulary
+            [*extensions.runbooks, *settings.runbooks],
+            bundled=False,
+            vocabulary=Vocabulary.of(kinds),
         )
         # In pytest's warnings summary, where -W and filterwarnings apply to them.
         for warning in caught:

@@ -5,10 +5,10 @@ from __future__ import annotations
 import difflib
 import os
 import warnings
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Hashable, Iterable, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, Generic, TypeVar
+from typing import TYPE_CHECKING, Any, Generic, TypeVar
 
 from ..marked_yaml import DocPath, Document, place
 from . import hostspec
@@ -21,7 +21,11 @@ from .addresses import (
 )
 from .durations import MAX_SECONDS, parse_duration
 from .errors import InventoryWarning, Problems, printable
-from .model import GROUP_PREFIX, DnsMatch, Host, HttpGet, Location, Policy, Resolver, Severity
+from .model import GROUP_PREFIX, DnsMatch, Host, Location, Policy, Resolver, Severity
+from .schema import built_in_kinds, owned_keys
+
+if TYPE_CHECKING:
+    from ..kinds.protocol import Kind
 
 T = TypeVar("T")
 
@@ -104,8 +108,8 @@ class ServiceSpec:
     match: DnsMatch
     tags: tuple[str, ...]
     idle: float
-    http: tuple[HttpGet, ...] = ()
     severity: Severity = Severity.FAIL
+    sections: tuple[tuple[str, Hashable], ...] = ()  # each kind's own (Service.sections)
 
 
 @dataclass(frozen=True)
@@ -137,23 +141,33 @@ class FileSpec:
     ansible: tuple[tuple[str, Any], ...] = ()
 
 
-def build(document: Document, ansible_read: Mapping[str, Any] | None = None) -> FileSpec:
+def build(
+    document: Document,
+    ansible_read: Mapping[str, Any] | None = None,
+    kinds: Iterable[Kind[Any]] | None = None,
+) -> FileSpec:
     """The parts of the model `document` defines; raises the first value error in the file.
 
-    `document` must have passed schema validation: types and shapes are trusted here, and
-    only what a schema cannot say is checked (IP syntax, resolvers, reserved names).
-    `ansible_read`: what hosts_from files were already read as in this run (an xdist
-    worker's controller's Inventory.ansible), by absolute path; others are read now.
+    `document` must have passed schema validation (for `kinds`; None: the built-in
+    ones): types and shapes are trusted here, and only what a schema cannot say is
+    checked (IP syntax, resolvers, reserved names). A service key a kind owns is read
+    by that kind. `ansible_read`: what hosts_from files were already read as in this
+    run (an xdist worker's controller's Inventory.ansible), by absolute path; others are
+    read now.
     """
-    return _Builder(document, ansible_read or {}).build()
+    owners = owned_keys(built_in_kinds() if kinds is None else kinds)
+    return _Builder(document, ansible_read or {}, owners).build()
 
 
 class _Builder:
-    def __init__(self, document: Document, ansible_read: Mapping[str, Any]) -> None:
+    def __init__(
+        self, document: Document, ansible_read: Mapping[str, Any], owners: Mapping[str, Kind[Any]]
+    ) -> None:
         self.doc = document
         self.problems = Problems()
         self.ansible_read = ansible_read
         self.ansible: list[tuple[str, Any]] = []
+        self.owners = owners
 
     def build(self) -> FileSpec:
         # Schema-validated: the shapes below are guaranteed, so plain indexing is safe.
@@ -312,65 +326,15 @@ class _Builder:
             match=DnsMatch(dns.get("match", DnsMatch.EXACT.value)),
             tags=self.tags((*path, "tags"), raw.get("tags", [])),
             idle=self.idle((*path, "idle"), raw["idle"]) if "idle" in raw else 0.0,
-            http=self.http((*path, "http"), raw["http"], raw["ports"]) if "http" in raw else (),
             severity=Severity(raw.get("severity", Severity.FAIL.value)),
+            sections=tuple(
+                (key, self.section((*path, key), key, raw)) for key in raw if key in self.owners
+            ),
         )
 
-    def http(
-        self, path: DocPath, raw: dict[str, Any] | list[dict[str, Any]], ports: list[int]
-    ) -> tuple[HttpGet, ...]:
-        """The service's GETs; two that would GET the same path on the same port (and so
-        have one test id) are a mistake at the second."""
-        entries = (
-            [(path, raw)] if isinstance(raw, dict) else [((*path, i), e) for i, e in enumerate(raw)]
-        )
-        gets: list[HttpGet] = []
-        seen: dict[tuple[int, str], DocPath] = {}
-        for where, entry in entries:
-            get = self.http_get(where, entry)
-            for port in (get.port,) if get.port is not None else tuple(ports):
-                first = seen.setdefault((port, get.path), where)
-                if first != where:
-                    line = self.doc.value_location(first).line
-                    self.fail(
-                        where,
-                        f"a second GET of {get.path} on port {port} (the first is at line"
-                        f" {line}): give it another path or port",
-                    )
-            gets.append(get)
-        return tuple(gets)
-
-    def http_get(self, path: DocPath, raw: dict[str, Any]) -> HttpGet:
-        status = raw.get("status", 200)
-        tls = raw.get("tls", False)
-        options: dict[str, Any] = tls if isinstance(tls, dict) else {}
-        vhost = raw.get("vhost")
-        if vhost is not None and address_problem(vhost):
-            self.fail((*path, "vhost"), f"'{vhost}' is not a DNS name or an IP address")
-        verify = bool(options.get("verify", True))
-        ca_file = None
-        if "ca" in options:
-            where = (*path, "tls", "ca")
-            if not verify:
-                self.fail(
-                    where, "a CA file is not used when verify is false: give one or the other"
-                )
-            # Relative to the inventory, as a team keeps its CA beside it; the file must be
-            # there now, not when the first check runs.
-            ca = Path(self.doc.path).parent / options["ca"]
-            ca_file = str(ca.resolve())
-            if not ca.is_file():
-                self.fail(where, f"no CA file at {ca_file}")
-        return HttpGet(
-            path=raw.get("path", "/"),
-            status=tuple(status) if isinstance(status, list) else (int(status),),
-            location=self.doc.value_location(path),
-            port=raw.get("port"),
-            vhost=vhost,
-            tls=tls is not False,
-            ca_file=ca_file,
-            verify=verify,
-        )
+    def section(self, path: DocPath, key: str, service: dict[str, Any]) -> Hashable:
+        """The service's `key` section, read by the kind that owns it."""
+        return self.owners[key].read_section(key, service[key], service, _Section(self, path))
 
     def closed(self, index: int, raw: dict[str, Any]) -> ClosedSpec:
         path: DocPath = ("closed", index)
@@ -464,3 +428,21 @@ class _Builder:
 
     def fail(self, path: DocPath, message: str, *, at_key: bool = False) -> None:
         self.problems.add(self.doc.error(path, message, at_key=at_key))
+
+
+class _Section:
+    """A kind's section of a service, as the kind reads it (kinds.protocol.SectionReader)."""
+
+    def __init__(self, builder: _Builder, path: DocPath) -> None:
+        self._builder = builder
+        self._path = path
+
+    @property
+    def source(self) -> str:
+        return self._builder.doc.path
+
+    def location(self, path: DocPath) -> Location:
+        return self._builder.doc.value_location((*self._path, *path))
+
+    def fail(self, path: DocPath, message: str) -> None:
+        self._builder.fail((*self._path, *path), message)

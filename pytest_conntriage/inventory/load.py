@@ -7,7 +7,7 @@ import json
 import os
 from collections.abc import Collection, Mapping, Sequence
 from dataclasses import replace
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from ..marked_yaml import (
     MAX_DOCUMENT_CHARS,
@@ -25,6 +25,9 @@ from .merge import merge
 from .model import Inventory, PolicyOverride
 from .schema import validate
 
+if TYPE_CHECKING:
+    from ..kinds.protocol import Kind
+
 
 def load_inventories(
     paths: Sequence[str],
@@ -32,8 +35,12 @@ def load_inventories(
     validated: Collection[str] = (),
     ansible_read: Mapping[str, Any] | None = None,
     overrides: Sequence[PolicyOverride] = (),
+    kinds: Sequence[Kind[Any]] | None = None,
 ) -> Inventory:
     """Load, validate and merge the inventory files at `paths`, in order.
+
+    The schema is the core one with each of the run's `kinds`' part joined in (None: the
+    built-in kinds), and a service key a kind owns is read by that kind.
 
     `${VAR}` and `${VAR:-default}` in values are taken from `environ` (default:
     os.environ). Raises InventoryError, naming `file:line:column`, for the first mistake.
@@ -54,7 +61,7 @@ def load_inventories(
     for path in paths:
         unique.setdefault(os.path.realpath(path), path)
     with collector_paused():
-        files = [load_file(path, env, validated, ansible_read) for path in unique.values()]
+        files = [load_file(path, env, validated, ansible_read, kinds) for path in unique.values()]
         return merge(files, overrides)
 
 
@@ -63,9 +70,10 @@ def load_file(
     environ: Mapping[str, str],
     validated: Collection[str] = (),
     ansible_read: Mapping[str, Any] | None = None,
+    kinds: Sequence[Kind[Any]] | None = None,
 ) -> FileSpec:
     """One inventory file, validated but not merged: its references are not checked yet."""
-    return load_text(_read(path), path, environ, validated, ansible_read)
+    return load_text(_read(path), path, environ, validated, ansible_read, kinds)
 
 
 def load_text(
@@ -74,6 +82,7 @@ def load_text(
     environ: Mapping[str, str],
     validated: Collection[str] = (),
     ansible_read: Mapping[str, Any] | None = None,
+    kinds: Sequence[Kind[Any]] | None = None,
 ) -> FileSpec:
     """As load_file, for the text of the file at `path` (already read)."""
     document: Document | None = None
@@ -89,8 +98,8 @@ def load_text(
             raise InventoryError(path, "the file is empty; an inventory starts with 'version: 1'")
         digest = _digest(text, document)
         if not digest or digest not in validated:
-            validate(document)
-        return replace(build(document, ansible_read), digest=digest)
+            validate(document, kinds)
+        return replace(build(document, ansible_read, kinds), digest=digest)
     except InventoryError as exc:
         # Whatever went wrong, no message may show a host spec's password.
         error = exc if document is None else exc.masking(hostspec.specs_in(document))

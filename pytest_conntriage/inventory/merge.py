@@ -260,8 +260,8 @@ def _service(spec: ServiceSpec, defaults: Defaults, expand: _Expansion) -> Servi
         tags=spec.tags,
         port_locations=spec.port_locations,
         idle=spec.idle,
-        http=spec.http,
         severity=spec.severity,
+        sections=spec.sections,
     )
 
 

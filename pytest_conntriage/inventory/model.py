@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Hashable, Mapping
 from dataclasses import dataclass, field
 from enum import Enum
 from typing import Any
@@ -71,21 +71,6 @@ class DnsSpec:
     match: DnsMatch = DnsMatch.EXACT
 
 
-@dataclass(frozen=True, slots=True)
-class HttpGet:
-    """A GET a service must answer (inventory `http:`): `path` with one of `status`, on
-    `port` (None: every port of the service), over TLS when `tls`."""
-
-    path: str
-    status: tuple[int, ...]
-    location: Location
-    port: int | None = None
-    vhost: str | None = None  # the Host header and TLS name; None: the service's address
-    tls: bool = False
-    ca_file: str | None = None  # an absolute path: verify against it, not the system's CAs
-    verify: bool = True  # False: any certificate is accepted
-
-
 @dataclass(frozen=True)
 class Host:
     """A machine the suite may log into for evidence, named by a testinfra host spec."""
@@ -122,16 +107,25 @@ class Service:
     port_locations: tuple[Location, ...] = ()
     # Seconds to keep a connection idle before checking it still carries data; 0 = off.
     idle: float = 0.0
-    http: tuple[HttpGet, ...] = ()
     # Every host the service runs on: `host`'s, or each host of its `group:` (then
     # `host` is None unless the group has one). () = the same as (host,) if any.
     hosts: tuple[str, ...] = ()
     severity: Severity = Severity.FAIL
+    # The sections of the service a check kind owns (Kind.inventory_schema), each as that
+    # kind read it (Kind.read_section): (key, frozen value), in the order written.
+    sections: tuple[tuple[str, Hashable], ...] = ()
     # port → where it was written, built on first use: planning asks once per port, and
     # a scan per call made a list of 65,535 ports take a minute.
     _located: dict[int, Location] | None = field(
         default=None, init=False, repr=False, compare=False
     )
+
+    def section(self, key: str) -> Hashable | None:
+        """The kind's own value for the service's `key` section; None: not written."""
+        for name, value in self.sections:
+            if name == key:
+                return value
+        return None
 
     def port_location(self, port: int) -> Location:
         """Where `port` was written in the inventory (the service's line if it was not)."""

@@ -2,11 +2,13 @@
 
 from __future__ import annotations
 
+import copy
 import functools
 import json
 import re
+from collections.abc import Iterable
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from .. import schema_errors
 from ..marked_yaml import DocPath, Document, place, yaml11_number_hint
@@ -14,6 +16,14 @@ from ..schema_errors import SchemaWording, Violation, describe, first_error, sho
 from . import hostspec
 from .durations import DURATION_PATTERN, show_seconds
 
+if TYPE_CHECKING:
+    from ..kinds.protocol import Kind
+
+# The core schema, hand-written; each check kind adds the service keys it owns
+# (Kind.inventory_schema). The published schema.json, the one editors point at, is
+# the core joined with the built-in kinds' parts (`python -m
+# pytest_conntriage.publish_schemas` writes it; a test checks it is up to date).
+CORE_PATH = Path(__file__).with_name("core.schema.json")
 SCHEMA_PATH = Path(__file__).with_name("schema.json")
 
 # Keys users put one level off; the hint says where they belong.
@@ -27,22 +37,108 @@ _ELSEWHERE = {
 
 
 @functools.cache
-def inventory_schema() -> dict[str, Any]:
-    """The inventory JSON Schema (draft 2020-12) that editors and the loader share."""
-    schema: dict[str, Any] = json.loads(SCHEMA_PATH.read_text(encoding="utf-8"))
+def core_schema() -> dict[str, Any]:
+    """The core inventory JSON Schema (draft 2020-12), without any kind's own keys."""
+    schema: dict[str, Any] = json.loads(CORE_PATH.read_text(encoding="utf-8"))
     return schema
 
 
+def inventory_schema(kinds: Iterable[Kind[Any]] | None = None) -> dict[str, Any]:
+    """The inventory JSON Schema for `kinds` (None: the built-in ones, the published
+    schema.json): the core joined with each kind's part. Raises ValueError when a kind
+    claims a service key or a definition that is taken."""
+    return _assembled(built_in_kinds() if kinds is None else tuple(kinds))
+
+
 @functools.cache
-def _validator() -> schema_errors.SchemaValidator:
-    return schema_errors.validator(inventory_schema())
+def _assembled(kinds: tuple[Kind[Any], ...]) -> dict[str, Any]:
+    schema = copy.deepcopy(core_schema())
+    keys = schema["$defs"]["service"]["properties"]
+    definitions = schema["$defs"]
+    owners = dict.fromkeys(keys, "the core schema")
+    defined = dict.fromkeys(definitions, "the core schema")
+    for kind in kinds:
+        part = kind.inventory_schema
+        for key, value in part.get("properties", {}).items():
+            if key in owners:
+                raise ValueError(
+                    f"check kind {kind.name!r}: the service key {key!r} is {owners[key]}'s"
+                )
+            owners[key] = f"kind {kind.name!r}"
+            keys[key] = copy.deepcopy(value)
+        for name, value in part.get("$defs", {}).items():
+            if name in defined:
+                raise ValueError(
+                    f"check kind {kind.name!r}: the schema definition {name!r} is {defined[name]}'s"
+                )
+            defined[name] = f"kind {kind.name!r}"
+            definitions[name] = copy.deepcopy(value)
+    return schema
 
 
-def validate(document: Document) -> None:
-    """Raise the InventoryError for the first schema violation in `document`, if any."""
-    error = first_error(document, _validator().iter_errors(document.data), _WORDING)
+def owned_keys(kinds: Iterable[Kind[Any]]) -> dict[str, Kind[Any]]:
+    """Each service key a kind owns, and its kind (checked: inventory_schema)."""
+    return {key: kind for kind in kinds for key in kind.inventory_schema.get("properties", {})}
+
+
+def built_in_kinds() -> tuple[Kind[Any], ...]:
+    """The built-in check kinds (imported only now: an inventory is being loaded)."""
+    from ..kinds.registry import BUILT_IN
+
+    return BUILT_IN
+
+
+@functools.cache
+def _validator(kinds: tuple[Kind[Any], ...]) -> schema_errors.SchemaValidator:
+    return schema_errors.validator(_assembled(kinds))
+
+
+def validate(document: Document, kinds: Iterable[Kind[Any]] | None = None) -> None:
+    """Raise the InventoryError for the first schema violation in `document`, if any,
+    against the schema of `kinds` (None: the built-in ones)."""
+    validator = _validator(built_in_kinds() if kinds is None else tuple(kinds))
+    error = first_error(document, validator.iter_errors(document.data), _WORDING)
     if error is not None:
         raise error
+
+
+def write_published() -> None:
+    """Write schema.json: the core joined with the built-in kinds' parts."""
+    SCHEMA_PATH.write_text(json_text(inventory_schema()) + "\n", encoding="utf-8")
+
+
+def json_text(value: Any, indent: int = 0) -> str:
+    """`value` as the schema files are written: two-space indents, a short flat list or
+    one-key mapping on one line (at most 100 columns)."""
+    pad = "  " * indent
+    flat = _flat(value)
+    if flat is not None and len(pad) + len(flat) <= _WIDTH:
+        return flat
+    if isinstance(value, dict):
+        lines = [f"{pad}  {json.dumps(k)}: {json_text(v, indent + 1)}" for k, v in value.items()]
+        return "{\n" + ",\n".join(lines) + f"\n{pad}}}"
+    if isinstance(value, list):
+        lines = [f"{pad}  {json_text(v, indent + 1)}" for v in value]
+        return "[\n" + ",\n".join(lines) + f"\n{pad}]"
+    return json.dumps(value, ensure_ascii=False)
+
+
+_WIDTH = 80  # of a flat value after its indent (its key and the line's end come on top)
+
+
+def _flat(value: Any) -> str | None:
+    def scalar(v: Any) -> bool:
+        return not isinstance(v, (dict, list))
+
+    if scalar(value):
+        return json.dumps(value, ensure_ascii=False)
+    if isinstance(value, list) and all(scalar(v) or _flat(v) is not None for v in value):
+        return "[" + ", ".join(_flat(v) or "" for v in value) + "]"
+    if isinstance(value, dict) and len(value) == 1:
+        [(key, only)] = value.items()
+        if scalar(only):
+            return "{" + f"{json.dumps(key)}: {json.dumps(only, ensure_ascii=False)}" + "}"
+    return None
 
 
 class _InventoryWording(SchemaWording):
@@ -119,6 +215,6 @@ def _type_hint(schema: dict[str, Any], value: Any) -> str:
 def _resolve(schema: dict[str, Any]) -> dict[str, Any]:
     ref = schema.get("$ref", "")
     if ref.startswith("#/$defs/"):
-        resolved: dict[str, Any] = inventory_schema()["$defs"][ref.removeprefix("#/$defs/")]
+        resolved: dict[str, Any] = core_schema()["$defs"].get(ref.removeprefix("#/$defs/"), schema)
         return resolved
     return schema

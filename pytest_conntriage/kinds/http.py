@@ -10,12 +10,16 @@ causes from them, with no host evidence needed.
 
 from __future__ import annotations
 
-from collections.abc import Hashable, Iterator
+import json
+from collections.abc import Hashable, Iterator, Mapping
 from dataclasses import dataclass, fields, replace
-from typing import TYPE_CHECKING
+from pathlib import Path
+from types import MappingProxyType
+from typing import TYPE_CHECKING, Any
 
 from ..checks import host_port
-from ..inventory.model import LOCAL_VANTAGE, HttpGet, Inventory
+from ..inventory.addresses import address_problem
+from ..inventory.model import LOCAL_VANTAGE, Inventory, Location
 from ..outcome import Outcome
 from ..probe.http import (
     ANSWERS,
@@ -31,11 +35,34 @@ from ..probe.result import Attempt, ProbeResult
 from ..triage.causes.http import HttpFacts
 from ..triage.model import Facts
 from .dns import ms
-from .protocol import Investigation, ProbeContext
+from .protocol import Investigation, ProbeContext, SectionReader
 from .tcp import TcpCheck, TcpKind, service_checks
 
 if TYPE_CHECKING:
+    from ..marked_yaml import DocPath
     from .protocol import Kind
+
+
+# The service key this kind owns (`http:`) and its definitions: the inventory schema's
+# part that is the http kind's, beside this module.
+SCHEMA = MappingProxyType(
+    json.loads(Path(__file__).with_name("http.schema.json").read_text(encoding="utf-8"))
+)
+
+
+@dataclass(frozen=True, slots=True)
+class HttpGet:
+    """A GET a service must answer (inventory `http:`): `path` with one of `status`, on
+    `port` (None: every port of the service), over TLS when `tls`."""
+
+    path: str
+    status: tuple[int, ...]
+    location: Location
+    port: int | None = None
+    vhost: str | None = None  # the Host header and TLS name; None: the service's address
+    tls: bool = False
+    ca_file: str | None = None  # an absolute path: verify against it, not the system's CAs
+    verify: bool = True  # False: any certificate is accepted
 
 
 @dataclass(frozen=True, slots=True)
@@ -72,9 +99,38 @@ class HttpKind(TcpKind):
     # The values its runbook entry's templates may use besides the core ones.
     placeholders = HttpFacts.words
 
+    inventory_schema = SCHEMA
+
+    def read_section(
+        self, key: str, raw: Any, service: Mapping[str, Any], reader: SectionReader
+    ) -> tuple[HttpGet, ...]:
+        """The service's GETs; two that would GET the same path on the same port (and so
+        have one test id) are a mistake at the second."""
+        entries: list[tuple[DocPath, dict[str, Any]]] = (
+            [((), raw)] if isinstance(raw, dict) else [((i,), e) for i, e in enumerate(raw)]
+        )
+        gets: list[HttpGet] = []
+        seen: dict[tuple[int, str], DocPath] = {}
+        for where, entry in entries:
+            get = _get(where, entry, reader)
+            for port in (get.port,) if get.port is not None else tuple(service["ports"]):
+                first = seen.setdefault((port, get.path), where)
+                if first != where:
+                    line = reader.location(first).line
+                    reader.fail(
+                        where,
+                        f"a second GET of {get.path} on port {port} (the first is at line"
+                        f" {line}): give it another path or port",
+                    )
+            gets.append(get)
+        return tuple(gets)
+
     def plan(self, inventory: Inventory) -> Iterator[HttpCheck]:
         for service in inventory.services:
-            for get in service.http:
+            gets = service.section("http")
+            if not isinstance(gets, tuple):
+                continue
+            for get in gets:
                 ports = None if get.port is None else (get.port,)
                 # The tcp kind's check of the same endpoint, and the GET made once connected.
                 for check in service_checks(service, self, ports=ports, location=get.location):
@@ -169,6 +225,37 @@ class HttpKind(TcpKind):
         if reason is not None:
             pairs.append(("tls_error", reason))
         return pairs
+
+
+def _get(path: DocPath, raw: dict[str, Any], reader: SectionReader) -> HttpGet:
+    status = raw.get("status", 200)
+    tls = raw.get("tls", False)
+    options: dict[str, Any] = tls if isinstance(tls, dict) else {}
+    vhost = raw.get("vhost")
+    if vhost is not None and address_problem(vhost):
+        reader.fail((*path, "vhost"), f"'{vhost}' is not a DNS name or an IP address")
+    verify = bool(options.get("verify", True))
+    ca_file = None
+    if "ca" in options:
+        where = (*path, "tls", "ca")
+        if not verify:
+            reader.fail(where, "a CA file is not used when verify is false: give one or the other")
+        # Relative to the inventory, as a team keeps its CA beside it; the file must be
+        # there now, not when the first check runs.
+        ca = Path(reader.source).parent / options["ca"]
+        ca_file = str(ca.resolve())
+        if not ca.is_file():
+            reader.fail(where, f"no CA file at {ca_file}")
+    return HttpGet(
+        path=raw.get("path", "/"),
+        status=tuple(status) if isinstance(status, list) else (int(status),),
+        location=reader.location(path),
+        port=raw.get("port"),
+        vhost=vhost,
+        tls=tls is not False,
+        ca_file=ca_file,
+        verify=verify,
+    )
 
 
 KIND = HttpKind()

@@ -22,6 +22,7 @@ if TYPE_CHECKING:
     from ..connections import HostPool
     from ..evidence.collector import EvidenceCollector
     from ..inventory.model import Inventory, Location, Policy, Resolver
+    from ..marked_yaml import DocPath
     from ..probe.engine import Engine
     from ..probe.vantages import VantageBatches
     from ..resolution import Resolution
@@ -29,6 +30,24 @@ if TYPE_CHECKING:
     from ..triage import Finding
     from ..triage.model import Facts
     from ..triage.rules import CauseRules
+
+
+class SectionReader(Protocol):
+    """Where a kind reads its own section of a service (Kind.read_section): paths are
+    relative to the section, and a mistake is told at its file:line:column."""
+
+    @property
+    def source(self) -> str:
+        """The inventory file's path (a file the section names is relative to it)."""
+        ...
+
+    def location(self, path: DocPath) -> Location:
+        """Where the value at `path` (() for the section itself) was written."""
+        ...
+
+    def fail(self, path: DocPath, message: str) -> None:
+        """Record a mistake at `path`; the file's first one ends the load (exit 4)."""
+        ...
 
 
 class Check(Protocol):
@@ -117,6 +136,22 @@ class Kind(Protocol[C]):
         ...
 
     @property
+    def inventory_schema(self) -> Mapping[str, Any]:
+        """The kind's part of the inventory JSON Schema: `properties`, the service keys
+        it owns (no core key, no other kind's), and the `$defs` they use. The loader
+        validates against the core schema with every kind's part joined in."""
+        ...
+
+    def read_section(
+        self, key: str, raw: Any, service: Mapping[str, Any], reader: SectionReader
+    ) -> Hashable:
+        """Pure: the service's `key` section (one of the keys the kind owns), validated
+        by its schema, as the kind's own frozen value (Service.section(key)); `service`
+        is the whole validated service mapping. Mistakes a schema cannot say go to
+        `reader.fail`."""
+        ...
+
+    @property
     def placeholders(self) -> Mapping[str, str]:
         """The kind's own runbook placeholders (beyond runbook.template's core ones),
         each with the words prose says when its value is not known: {"status":
@@ -193,6 +228,7 @@ class KindDefaults:
     instance_name: str = "KIND"
     outcomes: tuple[Outcome, ...] = ()  # only the core taxonomy's
     placeholders: Mapping[str, str] = MappingProxyType({})  # only the core ones
+    inventory_schema: Mapping[str, Any] = MappingProxyType({})  # owns no service key
 
     def __reduce__(self) -> str:
         return self.instance_name
@@ -210,6 +246,11 @@ class KindDefaults:
 
     def announce(self, check: Any, context: ProbeContext) -> None:
         pass
+
+    def read_section(
+        self, key: str, raw: Any, service: Mapping[str, Any], reader: SectionReader
+    ) -> Hashable:
+        raise NotImplementedError(f"the {self.name} kind owns no service key {key!r}")
 
     def attempt_budget(self, check: Any) -> float:
         return float(check.policy.timeout)

@@ -78,11 +78,6 @@ def _published() -> dict[str, Any]:
 
 
 def write_published() -> None:
-    """Regenerate schema.json from the built-in kinds (`python -m
-    pytest_conntriage.runbook.vocabulary`, after a built-in kind changes its outcomes)."""
+    """Write schema.json: the built-in kinds' vocabulary filled in."""
     text = json.dumps(schema(built_in()), indent=2, ensure_ascii=False) + "\n"
     SCHEMA_PATH.write_text(text, encoding="utf-8")
-
-
-if __name__ == "__main__":
-    write_published()

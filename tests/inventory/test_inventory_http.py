@@ -7,7 +7,8 @@ from pathlib import Path
 import pytest
 
 from pytest_conntriage.inventory import InventoryError, load_inventories
-from pytest_conntriage.inventory.model import HttpGet, Location
+from pytest_conntriage.inventory.model import Location
+from pytest_conntriage.kinds.http import HttpGet
 
 SERVICE = "version: 1\nservices:\n  api:\n    address: api.example.com\n    ports: [80, 443]\n"
 
@@ -15,7 +16,9 @@ SERVICE = "version: 1\nservices:\n  api:\n    address: api.example.com\n    port
 def load(directory: Path, text: str) -> tuple[HttpGet, ...]:
     path = directory / "inv.yml"
     path.write_text(text)
-    return load_inventories([str(path)]).services[0].http
+    gets = load_inventories([str(path)]).services[0].section("http")
+    assert gets is None or isinstance(gets, tuple)
+    return gets or ()
 
 
 def test_a_mapping_is_one_get_with_the_documented_defaults(tmp_path: Path) -> None:

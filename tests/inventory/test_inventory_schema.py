@@ -12,10 +12,18 @@ import yaml
 
 from pytest_conntriage.inventory import SCHEMA_PATH, inventory_schema, load_inventories
 from pytest_conntriage.inventory.durations import DURATION_PATTERN, POSITIVE_DURATION_PATTERN
+from pytest_conntriage.inventory.schema import core_schema, json_text
 
 ROOT = Path(__file__).parents[2]
 EXAMPLES = sorted((ROOT / "inventories").glob("*.yml"))
 DOCS = ROOT / "docs" / "inventory.md"
+
+
+def test_the_published_schema_is_the_core_joined_with_the_built_in_kinds_parts() -> None:
+    # Regenerate with `python -m pytest_conntriage.publish_schemas`.
+    assert SCHEMA_PATH.read_text() == json_text(inventory_schema()) + "\n"
+    assert "http" not in core_schema()["$defs"]["service"]["properties"]
+    assert "http" in inventory_schema()["$defs"]["service"]["properties"]
 
 
 def test_the_schema_is_valid_draft_2020_12() -> None:

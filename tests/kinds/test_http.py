@@ -17,8 +17,8 @@ import pytest
 
 from pytest_conntriage.demo.http_servers import HttpServer, Pki, response
 from pytest_conntriage.demo.listeners import closed_port
-from pytest_conntriage.inventory.model import HttpGet, Inventory, Location, Policy, Service
-from pytest_conntriage.kinds.http import KIND, HttpCheck
+from pytest_conntriage.inventory.model import Inventory, Location, Policy, Service
+from pytest_conntriage.kinds.http import KIND, HttpCheck, HttpGet
 from pytest_conntriage.outcome import Outcome
 from pytest_conntriage.probe.http import HTTP_STATUS, HTTP_TIMEOUT, TLS_ERROR
 from pytest_conntriage.probe.result import Attempt
@@ -154,7 +154,9 @@ def test_gets_pass_fail_and_are_triaged_in_text_and_junit(
 
 
 def _service(http: tuple[HttpGet, ...], vantages: tuple[str, ...] = ("local",)) -> Service:
-    return Service("api", "api.example.com", (80, 443), Policy(), vantages, HERE, http=http)
+    return Service(
+        "api", "api.example.com", (80, 443), Policy(), vantages, HERE, sections=(("http", http),)
+    )
 
 
 def _inventory(*services: Service) -> Inventory:
