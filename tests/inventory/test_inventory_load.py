@@ -303,7 +303,7 @@ def test_a_document_validated_already_is_not_validated_again(
     first = load_inventories([str(path)], {"PORT": "8080"})
     assert len(first.digests) == 1
 
-    def schema_runs(document: object) -> None:
+    def schema_runs(document: object, kinds: object = None) -> None:
         raise AssertionError("validated again")
 
     monkeypatch.setattr(load, "validate", schema_runs)
