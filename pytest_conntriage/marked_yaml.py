@@ -5,10 +5,8 @@ The one loader of every document the plugin reads: inventories and runbooks.
 
 from __future__ import annotations
 
-import gc
 import re
-from collections.abc import Callable, Iterator, Mapping
-from contextlib import contextmanager
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from typing import TypeAlias
 
@@ -17,6 +15,7 @@ from yaml.error import Mark
 from yaml.nodes import MappingNode, Node, ScalarNode, SequenceNode
 
 from .document_errors import DocumentError, Location
+from .heap import collector_paused
 
 # Where a value sits in a document: ("services", "api", "ports", 0).
 DocPath: TypeAlias = "tuple[str | int, ...]"
@@ -324,23 +323,6 @@ def load_document(
         shielded = references > 0
     with collector_paused():
         return _load(text, _Target(path, noun, error_type), substitute, shielded)
-
-
-@contextmanager
-def collector_paused() -> Iterator[None]:
-    """Python's cyclic garbage collector off for the block (back on after, if it was on).
-
-    Composing, converting, validating and building a large document make hundreds of
-    thousands of objects and no garbage: the collector's repeated passes over them are
-    pure cost. Whatever cycles the block leaves are collected after.
-    """
-    collecting = gc.isenabled()
-    gc.disable()
-    try:
-        yield
-    finally:
-        if collecting:
-            gc.enable()
 
 
 @dataclass(frozen=True)

@@ -2,11 +2,10 @@
 
 from __future__ import annotations
 
-import contextlib
 import gc
 import os
 import warnings
-from collections.abc import Generator, Iterable, Iterator
+from collections.abc import Generator, Iterable
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -19,6 +18,7 @@ from .connections import HostPool
 from .evaluate import Evaluator
 from .extensions import Extensions
 from .fixture import RESULT_KEY, ConnectivityFailure, Conntriage
+from .heap import collector_paused
 from .inventory import InventoryError, InventoryWarning, load_inventories
 from .inventory.model import Inventory, PolicyOverride, Severity
 from .junit_spool import JunitSpool
@@ -154,18 +154,6 @@ def _report_file(config: pytest.Config, name: str) -> Path | None:
     if not written:
         return None
     return (config.inipath.parent if config.inipath else config.rootpath) / written
-
-
-@contextlib.contextmanager
-def collector_paused() -> Iterator[None]:
-    """The garbage collector off inside (unless it was off already)."""
-    collecting = gc.isenabled()
-    gc.disable()
-    try:
-        yield
-    finally:
-        if collecting:
-            gc.enable()
 
 
 def run_kinds(extensions: Extensions) -> KindRegistry:

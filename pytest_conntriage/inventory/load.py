@@ -9,12 +9,12 @@ from collections.abc import Collection, Mapping, Sequence
 from dataclasses import replace
 from typing import TYPE_CHECKING, Any
 
+from ..heap import collector_paused
 from ..marked_yaml import (
     MAX_DOCUMENT_CHARS,
     Data,
     DocPath,
     Document,
-    collector_paused,
     load_document,
 )
 from . import hostspec
