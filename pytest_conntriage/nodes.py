@@ -81,6 +81,21 @@ class TriageRepr(TerminalRepr):
         return self.text
 
 
+class PassNote(TerminalRepr):
+    """One line on a passed check's report ("open after 12.4 s (refused ×7)"), shown in
+    the short summary's PASSED line (-rA). pytest 9 shows a string longrepr there, older
+    ones only `reprcrash.message`: this gives both."""
+
+    def __init__(self, message: str, path: str, lineno: int) -> None:
+        self.reprcrash = ReprFileLocation(path, lineno, message)
+
+    def toterminal(self, tw: TerminalWriter) -> None:
+        tw.line(self.reprcrash.message)
+
+    def __str__(self) -> str:
+        return self.reprcrash.message
+
+
 # Why part of a failure's triage is missing (a crash reading its properties), for its text.
 TRIAGE_NOTES_KEY = pytest.StashKey[tuple[str, ...]]()
 

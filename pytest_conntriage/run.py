@@ -26,6 +26,7 @@ from .kinds.registry import KindRegistry
 from .nodes import (
     TRIAGE_NOTES_KEY,
     InventorySuite,
+    PassNote,
     TriageRepr,
     check_of,
     check_param,
@@ -490,7 +491,8 @@ class ConntriageRun:
                 report.user_properties = [*report.user_properties, (f"{PREFIX}severity", "warn")]
         elif report.passed and result.passed and len(result.result.attempts) > 1:
             # The short summary's line (-rA): "PASSED <id> - open after 12.4 s (refused ×7)".
-            report.longrepr = waited_phrase(result.result)
+            path, lineno = str(report.location[0]), int(report.location[1] or 0)
+            report.longrepr = PassNote(waited_phrase(result.result), path, lineno)
         return report
 
     @pytest.hookimpl(wrapper=True)
@@ -501,15 +503,22 @@ class ConntriageRun:
             # cost a second triage per failure.
             crash = report.longrepr.reprcrash
             data["conntriage_repr"] = [str(crash.message), str(crash.path), int(crash.lineno)]
+        elif isinstance(report.longrepr, PassNote):
+            crash = report.longrepr.reprcrash
+            data["conntriage_note"] = [str(crash.message), str(crash.path), int(crash.lineno)]
         return data
 
     @pytest.hookimpl(wrapper=True)
     def pytest_report_from_serializable(self, data: dict[str, Any]) -> Generator[None, Any, Any]:
         crash = data.pop("conntriage_repr", None)
+        note = data.pop("conntriage_note", None)
         report = yield
         if isinstance(crash, list) and len(crash) == 3 and isinstance(report.longrepr, str):
             message, path, lineno = crash
             report.longrepr = TriageRepr(str(message), report.longrepr, str(path), int(lineno))
+        elif isinstance(note, list) and len(note) == 3:
+            message, path, lineno = note
+            report.longrepr = PassNote(str(message), str(path), int(lineno))
         return report
 
     @pytest.hookimpl(trylast=True)  # after junitxml has opened the testcase
