@@ -47,6 +47,18 @@ class ConnectivityFailure(Failed):
         return failure_text(self.result)
 
 
+def call_result(item: pytest.Item, call: pytest.CallInfo[None]) -> CheckResult | None:
+    """The check result a test's call phase reported: the failing check's own (a test
+    may verify several), else the last one `verify` returned; None for setup and
+    teardown, or a test that verified nothing."""
+    if call.when != "call":
+        return None
+    failure = call.excinfo.value if call.excinfo is not None else None
+    if isinstance(failure, ConnectivityFailure):
+        return failure.result
+    return item.stash.get(RESULT_KEY, None)
+
+
 class Conntriage:
     """What a test gets from the `conntriage` fixture."""
 

@@ -23,7 +23,7 @@ from typing import Any, TextIO
 import pytest
 
 from .checks import Check
-from .fixture import RESULT_KEY, ConnectivityFailure
+from .fixture import call_result
 from .inventory.model import Inventory
 from .nodes import TriageRepr
 from .report import json_report, markdown
@@ -132,14 +132,7 @@ class ReportWriter:
     def pytest_runtest_makereport(
         self, item: pytest.Item, call: pytest.CallInfo[None]
     ) -> Generator[None, pytest.TestReport, pytest.TestReport]:
-        result = None
-        if call.when == "call":
-            failure = call.excinfo.value if call.excinfo is not None else None
-            result = (
-                failure.result
-                if isinstance(failure, ConnectivityFailure)
-                else item.stash.get(RESULT_KEY, None)
-            )
+        result = call_result(item, call)
         report = yield
         try:
             part = self._part(item, call.when, result)

@@ -17,7 +17,7 @@ from .checks import Check, Plan
 from .connections import HostPool
 from .evaluate import Evaluator
 from .extensions import Extensions
-from .fixture import RESULT_KEY, ConnectivityFailure, Conntriage
+from .fixture import RESULT_KEY, ConnectivityFailure, Conntriage, call_result
 from .heap import collector_paused
 from .inventory import InventoryError, InventoryWarning, load_inventories
 from .inventory.model import Inventory, PolicyOverride, Severity
@@ -451,14 +451,8 @@ class ConntriageRun:
     ) -> Generator[None, pytest.TestReport, pytest.TestReport]:
         if call.when != "call":
             return (yield)
-        excinfo = call.excinfo
-        failure = excinfo.value if excinfo is not None else None
-        # The failing check's own result: a test may verify several.
-        result = (
-            failure.result
-            if isinstance(failure, ConnectivityFailure)
-            else item.stash.get(RESULT_KEY, None)
-        )
+        failure = call.excinfo.value if call.excinfo is not None else None
+        result = call_result(item, call)
         if result is None:
             return (yield)
         try:

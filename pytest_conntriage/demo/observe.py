@@ -14,7 +14,7 @@ from typing import IO, Any
 
 import pytest
 
-from ..fixture import RESULT_KEY, ConnectivityFailure
+from ..fixture import call_result
 from ..nodes import InventoryCheck
 from ..result import CheckResult
 from ..triage.model import Verdict
@@ -44,14 +44,7 @@ def pytest_runtest_makereport(
     item: pytest.Item, call: pytest.CallInfo[None]
 ) -> Generator[None, pytest.TestReport, pytest.TestReport]:
     # Read before the plugin's own hook, which hands the result to the report and drops it.
-    result = None
-    if call.when == "call":
-        failure = call.excinfo.value if call.excinfo is not None else None
-        result = (
-            failure.result
-            if isinstance(failure, ConnectivityFailure)
-            else item.stash.get(RESULT_KEY, None)
-        )
+    result = call_result(item, call)
     report = yield
     if isinstance(item, InventoryCheck) and (call.when == "call" or report.skipped):
         setattr(report, RECORD_ATTR, describe(item, result))
