@@ -28,8 +28,10 @@ TIMED_OUT = 124
 NOT_RUN = 255
 # Seconds to collect what a killed session wrote before its pipes are closed.
 DRAIN_S = 1.0
-# Seconds a killed session gets between SIGTERM (its traps clean up) and SIGKILL.
-KILL_GRACE_S = 0.5
+# Seconds a killed session gets between SIGTERM (its traps clean up) and SIGKILL: only a
+# session that ignores SIGTERM waits it out whole. 0.5 s was too short for a shell's
+# trap to run on a loaded machine (load 20 on 2 cores), leaving its temporary files.
+KILL_GRACE_S = 2.0
 # Host work (evidence batches, remote probes) running at once on daemon threads.
 THREADS = 32
 

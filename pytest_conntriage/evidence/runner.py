@@ -24,8 +24,10 @@ from ..transport import deadline
 # rest is for connect and auth, so a slow command still returns what it wrote.
 REMOTE_SHARE = 0.75
 # Seconds past the bound before a backend the plugin cannot bound itself (winrm, salt,
-# ansible) is given up on; its thread is a daemon and is left behind.
-GRACE_S = 2.0
+# ansible) is given up on; its thread is a daemon and is left behind. Longer than a
+# bounded host's own end (killed at the bound, its session's grace, then its output
+# drained), so that one is never cut short by this wait.
+GRACE_S = children.KILL_GRACE_S + children.DRAIN_S + 0.5
 # A transport's reason is one line; a longer one is cut here.
 REASON_CHARS = 300
 
