@@ -15,12 +15,14 @@ from __future__ import annotations
 import re
 from collections import deque
 from collections.abc import Callable, Iterator, Sized
-from typing import Any, cast
+from typing import TYPE_CHECKING, Any, TypeAlias, cast
 
-from jsonschema import ValidationError
+if TYPE_CHECKING:
+    # Imported by the first violation: a valid document never loads jsonschema.
+    from jsonschema import ValidationError
 
 # A compiled subschema: appends the violations of `instance` (found at `path`) to `out`.
-Check = Callable[[Any, tuple[str | int, ...], list[ValidationError]], None]
+Check: TypeAlias = "Callable[[Any, tuple[str | int, ...], list[ValidationError]], None]"
 
 # Keywords that only annotate: they never make a value invalid.
 _ANNOTATIONS = {
@@ -118,6 +120,8 @@ def _error(
     schema: dict[str, Any],
     schema_path: tuple[str | int, ...],
 ) -> ValidationError:
+    from jsonschema import ValidationError
+
     return ValidationError(
         message,
         validator=keyword,

@@ -12,9 +12,13 @@ import json
 import re
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
-from typing import Any, Protocol, cast
+from functools import cache
+from typing import TYPE_CHECKING, Any, Protocol, cast
 
-from jsonschema import Draft202012Validator, ValidationError, validators
+if TYPE_CHECKING:
+    # jsonschema is imported when a schema cannot be compiled or a document violates it:
+    # a run whose documents are valid never pays for importing it (~0.1 s).
+    from jsonschema import Draft202012Validator, ValidationError
 
 from .compiled_schema import CompiledSchema, Unsupported
 from .document_errors import DocumentError
@@ -51,7 +55,7 @@ def validator(schema: dict[str, Any]) -> SchemaValidator:
 
 def reference_validator(schema: dict[str, Any]) -> Draft202012Validator:
     """jsonschema's validator of `schema`, `$ref`s inlined and uniqueItems in linear time."""
-    built: Draft202012Validator = _Validator(inlined(schema))
+    built: Draft202012Validator = _validator_class()(inlined(schema))
     return built
 
 
@@ -67,6 +71,8 @@ def _unique_items(validator: Any, unique: bool, instance: Any, schema: dict[str,
         for item in instance:
             key = unique_key(item)
             if key in seen:
+                from jsonschema import ValidationError
+
                 yield ValidationError(f"{item!r} is listed twice")
                 return
             seen.add(key)
@@ -83,9 +89,14 @@ def unique_key(item: Any) -> object:
     return ("json", json.dumps(item, sort_keys=True, default=str))
 
 
-_Validator = validators.extend(  # type: ignore[no-untyped-call]  # untyped stubs
-    Draft202012Validator, {"uniqueItems": _unique_items}
-)
+@cache
+def _validator_class() -> Any:
+    """Draft 2020-12 with the linear uniqueItems."""
+    from jsonschema import Draft202012Validator, validators
+
+    return validators.extend(  # type: ignore[no-untyped-call]  # untyped stubs
+        Draft202012Validator, {"uniqueItems": _unique_items}
+    )
 
 
 def inlined(schema: dict[str, Any]) -> dict[str, Any]:

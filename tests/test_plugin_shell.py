@@ -28,6 +28,9 @@ def pytest_unconfigure(config):
         "nofile": list(resource.getrlimit(resource.RLIMIT_NOFILE)),
         "sigterm": repr(signal.getsignal(signal.SIGTERM)),
         "plugins": [n for n in names if n and n.startswith("conntriage")],
+        "libraries": sorted(
+            {m.partition(".")[0] for m in sys.modules} & {"dns", "jsonschema"}
+        ),
     }
     with open("state.json", "w") as f:
         json.dump(state, f)
@@ -91,6 +94,9 @@ def test_with_an_inventory_the_run_is_registered(pytester: pytest.Pytester) -> N
     assert "pytest_conntriage.run" in state["modules"]
     assert set(state["plugins"]) >= {"conntriage-run", "conntriage-xdist"}
     assert state["freeze"] != 0
+    # A valid inventory of addresses alone: nothing asks a resolver and no document
+    # violates its schema, so neither dnspython nor jsonschema is imported.
+    assert state["libraries"] == []
 
 
 def test_collection_pauses_the_collector_and_freezes_what_it_built(
