@@ -303,12 +303,16 @@ def load_document(
     *,
     noun: str = "a document",
     error_type: type[DocumentError] = DocumentError,
+    libyaml_agrees: bool = False,
 ) -> Document:
     """Parse one YAML document safely, keeping marks; None data when it is empty.
 
     Duplicate keys, unsupported tags, recursive aliases, YAML syntax errors and documents
     past the bounds raise `error_type` at their place; messages call the document `noun`
     ("an inventory", "a runbook"). `substitute` rewrites every string value (not keys).
+    `libyaml_agrees`: the text is known to read the same with libyaml and PyYAML (the
+    package's own files, compared by the tests), so libyaml parses it even where the
+    characters it holds could make them differ in other text.
     """
     if len(text) > MAX_DOCUMENT_CHARS:
         raise error_type(
@@ -322,7 +326,8 @@ def load_document(
         text, references = _REFERENCE.subn(lambda ref: ref[0].translate(_SHIELD), text)
         shielded = references > 0
     with collector_paused():
-        return _load(text, _Target(path, noun, error_type), substitute, shielded)
+        target = _Target(path, noun, error_type, libyaml_agrees)
+        return _load(text, target, substitute, shielded)
 
 
 @dataclass(frozen=True)
@@ -332,6 +337,7 @@ class _Target:
     path: str
     noun: str
     error_type: type[DocumentError]
+    libyaml_agrees: bool = False  # see load_document
 
     def error(self, message: str, mark: Mark | None = None) -> DocumentError:
         if mark is None:
@@ -386,7 +392,7 @@ def _count_or_raise(text: str, target: _Target) -> None:
 
 
 def _parse(text: str, target: _Target, substitute: Substitute | None, shielded: bool) -> Document:
-    if not _libyaml_may_differ(text):
+    if CParser is not None and (target.libyaml_agrees or not _libyaml_may_differ(text)):
         try:
             fast = _CLoader(text, target.noun)
             try:

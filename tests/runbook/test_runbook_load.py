@@ -4,12 +4,15 @@ from __future__ import annotations
 
 import dataclasses
 import json
+from collections.abc import Mapping
 from pathlib import Path
 
 import pytest
 import yaml
 from jsonschema import Draft202012Validator
+from yaml.error import Mark
 
+from pytest_conntriage import marked_yaml
 from pytest_conntriage.kinds.http import HttpKind
 from pytest_conntriage.outcome import Outcome
 from pytest_conntriage.probe.http import HTTP_MALFORMED, HTTP_STATUS, HTTP_TIMEOUT, TLS_ERROR
@@ -20,6 +23,7 @@ from pytest_conntriage.runbook import (
     load_runbook,
     vocabulary,
 )
+from pytest_conntriage.runbook.load import bundled_files
 from pytest_conntriage.runbook.model import Diagnostic, Platform, Runbook, Side, Step
 from pytest_conntriage.runbook.template import CORE_PLACEHOLDERS
 from pytest_conntriage.runbook.vocabulary import built_in
@@ -303,3 +307,30 @@ def test_the_example_in_the_docs_is_a_valid_runbook(tmp_path: Path) -> None:
 def test_the_published_schema_is_the_assembly_for_the_built_in_kinds() -> None:
     # Regenerate with `python -m pytest_conntriage.runbook.vocabulary`.
     assert json.loads(SCHEMA_PATH.read_text()) == vocabulary.schema(built_in())
+
+
+def _read(document: marked_yaml.Document) -> tuple[object, ...]:
+    """Everything a Document says: its data, and each key's and value's line:column."""
+
+    def marks(where: Mapping[marked_yaml.DocPath, Mark]) -> dict[object, tuple[int, int]]:
+        return {path: (mark.line, mark.column) for path, mark in where.items()}
+
+    return document.data, marks(document.values), marks(document.keys), dict(document.written)
+
+
+@pytest.mark.skipif(
+    getattr(marked_yaml, "CParser", None) is None, reason="PyYAML without libyaml: one parser"
+)
+@pytest.mark.parametrize("path", bundled_files(), ids=lambda p: Path(p).name)
+def test_libyaml_reads_each_bundled_file_as_pyyaml_does(
+    path: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # Their block scalars would keep them on PyYAML's slower parser; they are parsed
+    # with libyaml (load_entries says libyaml agrees), which this holds to.
+    text = Path(path).read_text(encoding="utf-8")
+    assert marked_yaml._libyaml_may_differ(text)  # else the promise is not needed
+    fast = marked_yaml.load_document(text, path, libyaml_agrees=True)
+    monkeypatch.setattr(marked_yaml, "CParser", None)
+    pure = marked_yaml.load_document(text, path, libyaml_agrees=True)
+    assert _read(fast) == _read(pure)
+    assert fast.data  # not two empty documents
