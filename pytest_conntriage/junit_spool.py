@@ -64,6 +64,9 @@ class JunitSpool:
         # closed in pytest_sessionfinish.
         self.cases: IO[bytes] = tempfile.TemporaryFile()  # noqa: SIM115
         self.spans: list[tuple[int, int]] = []  # each spooled testcase: offset, length
+        # Where the next testcase goes: counted, not asked (tell() is a system call per
+        # testcase, about as costly as the write itself).
+        self.cases_end = 0
         self.properties: IO[bytes] = tempfile.TemporaryFile()  # noqa: SIM115
         self.properties_marked = False
         self.error = ""  # why part of the run's JUnit XML stayed in memory, or worse
@@ -87,11 +90,13 @@ class JunitSpool:
             return
         try:
             data = ET.tostring(to_xml(), encoding="unicode").encode("utf-8")
-            offset = self.cases.tell()
+            offset = self.cases_end
             self.cases.write(data)
         except Exception as exc:  # it stays with LogXML, as without the spool
+            # A partial write leaves bytes no span points at; nothing is spooled after.
             self.error = crash_reason("JUnit spool", exc)
             return
+        self.cases_end += len(data)
         replace_junit_testcase(reporter, partial(_placeholder, len(self.spans)))
         self.spans.append((offset, len(data)))
 
