@@ -6,7 +6,7 @@ first use, so xdist's scheduler module is imported only by a run that distribute
 
 from __future__ import annotations
 
-from collections import Counter
+from collections import Counter, deque
 from collections.abc import Callable, Sequence
 from typing import TYPE_CHECKING, Any
 
@@ -126,6 +126,25 @@ def shares(
     return result
 
 
+class PendingQueue(deque[int]):
+    """A worker's pending test indices in xdist's load scheduler, which keeps them in a
+    list: each finished test is `remove`d from the front, and a list shifts all the
+    rest. With a worker's whole share sent at once (upfront_scheduling), that was
+    quadratic (two shares of 50,000: ~0.6 s at 100,000 checks, 60 s at 1,000,000); a
+    deque drops its front in O(1). Also takes `pop(index)`, which xdist calls on a
+    crashed worker's list (`pop(0)`: the test it crashed in).
+    """
+
+    def pop(self, index: int = -1) -> int:
+        if index == 0:
+            return self.popleft()
+        if index == -1:
+            return super().pop()
+        value = self[index]
+        del self[index]
+        return value
+
+
 def ansible_read(config: pytest.Config) -> Any:
     """On an xdist worker, what its controller's hosts_from read (Inventory.ansible)."""
     return getattr(config, "workerinput", {}).get(ANSIBLE_KEY)
@@ -153,6 +172,11 @@ def upfront_scheduling(host_of: Callable[[str], str | None] = lambda _: None) ->
         """
 
         collection: list[str] | None
+        node2pending: dict[Any, Any]
+
+        def add_node(self, node: Any) -> None:
+            super().add_node(node)
+            self.node2pending[node] = PendingQueue(self.node2pending[node])
 
         def schedule(self) -> None:
             steps = load_scheduler_steps(self)

@@ -11,7 +11,7 @@ from typing import Any
 
 import pytest
 
-from pytest_conntriage.xdist_support import WorkerQueue, upfront_scheduling
+from pytest_conntriage.xdist_support import PendingQueue, WorkerQueue, upfront_scheduling
 
 
 @dataclass
@@ -122,6 +122,35 @@ def test_a_second_schedule_leaves_the_first_distribution_as_it_was(
     nodes, scheduler = scheduled(pytester, [CHECKS, CHECKS])
     scheduler.schedule()  # xdist calls it again when a node comes up late
     assert [node.sent for node in nodes] == [list(range(6)), list(range(6, 11))]
+
+
+def test_finished_tests_leave_a_workers_pending_queue_and_a_crash_reschedules_the_rest(
+    pytester: pytest.Pytester,
+) -> None:
+    nodes, scheduler = scheduled(pytester, [CHECKS, CHECKS])
+    assert all(isinstance(p, PendingQueue) for p in scheduler.node2pending.values())
+    for index in (0, 1):
+        scheduler.mark_test_complete(nodes[0], index)
+    scheduler.mark_test_complete(nodes[1], 8)  # out of order: removed all the same
+    assert list(scheduler.node2pending[nodes[0]]) == [2, 3, 4, 5]
+    assert list(scheduler.node2pending[nodes[1]]) == [6, 7, 9, 10]
+    # The first worker crashes in its next test: that one is named, the rest go back
+    # to the scheduler's own pending list (the other worker is already shutting down).
+    assert scheduler.remove_node(nodes[0]) == CHECKS[2]
+    assert scheduler.pending == [3, 4, 5]
+    assert list(scheduler.node2pending) == [nodes[1]]
+
+
+def test_a_pending_queue_pops_like_a_list() -> None:
+    queue = PendingQueue([5, 6, 7, 8, 9])
+    assert (queue.pop(0), queue.pop(), queue.pop(1), queue.pop(-2)) == (5, 9, 7, 6)
+    assert list(queue) == [8]
+    queue.remove(8)
+    assert not queue
+    with pytest.raises(ValueError, match="not in"):
+        queue.remove(8)
+    with pytest.raises(IndexError):
+        queue.pop(0)
 
 
 class Queue:
