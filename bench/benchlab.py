@@ -142,6 +142,11 @@ class Lab:
     tmp: Path = field(default_factory=lambda: Path(tempfile.mkdtemp(prefix=PREFIX)))
     built: list[str] = field(default_factory=list)
     pids: list[subprocess.Popen[bytes]] = field(default_factory=list)
+    # The listener's own safety net (inner_listen.py stops itself after this long); the
+    # lab stops it at teardown. Longer than any run the lab serves: at 100,000 checks a
+    # run.py size outlasted inner_listen's 1800 s default, and every "open" endpoint
+    # probed after that was refused.
+    listen_seconds: float = 4 * 3600.0
     _down: bool = False
 
     @property
@@ -198,7 +203,10 @@ class Lab:
     def _start_listeners(self) -> None:
         ready = self.tmp / "listen.ready"
         ports = ",".join(str(p) for p in self.layout.open_ports())
-        argv = [sys.executable, str(HERE / "inner_listen.py"), ports, str(ready), self.prefix]
+        argv = [
+            sys.executable, str(HERE / "inner_listen.py"), ports, str(ready), self.prefix,
+            f"{self.listen_seconds:g}",
+        ]  # fmt: skip
         log = (self.tmp / "listen.log").open("wb")
         popen = subprocess.Popen(
             self.exec_argv(self.server, argv),

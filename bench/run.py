@@ -206,7 +206,7 @@ class Bench:
 
     def size(self, n: int, first: bool) -> None:
         layout = Layout.for_size(n)
-        lab = Lab(layout)
+        lab = Lab(layout, listen_seconds=max(float(self.args.max_seconds), 3600.0) + 600.0)
         try:
             lab.build()
             sanity = lab.sanity()
