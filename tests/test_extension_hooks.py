@@ -5,7 +5,6 @@ weighs it when the collector could not answer."""
 
 from __future__ import annotations
 
-import os
 import xml.etree.ElementTree as ET
 from pathlib import Path
 
@@ -44,10 +43,10 @@ def run_with_flag(pytester: pytest.Pytester, flag: Path, *args: str) -> dict[str
         """,
     )
     junit = pytester.path / "junit.xml"
-    # The team's plugin importable in the subprocess, as an installed one would be.
-    path = os.environ.get("PYTHONPATH")
+    # The team's plugin importable, as an installed one would be: `-p` imports it by name.
+    # In process: the run's output is all pytest's own (a subprocess costs ~1 s of CPU).
     with pytest.MonkeyPatch.context() as env:
-        env.setenv("PYTHONPATH", os.pathsep.join(filter(None, (str(PLUGINS), path))))
+        env.syspath_prepend(str(PLUGINS))
         result = _run(pytester, flag, inventory, junit, args)
     assert result.ret == 1, result.stdout.str()
     cases = junit_properties(ET.parse(junit).getroot())
@@ -59,7 +58,7 @@ def run_with_flag(pytester: pytest.Pytester, flag: Path, *args: str) -> dict[str
 def _run(
     pytester: pytest.Pytester, flag: Path, inventory: Path, junit: Path, args: tuple[str, ...]
 ) -> pytest.RunResult:
-    return pytester.runpytest_subprocess(
+    return pytester.runpytest_inprocess(
         "-p",
         "maintenance_flag",
         f"--maintenance-flag={flag}",
@@ -231,6 +230,6 @@ def test_a_plugin_claiming_a_taken_name_stops_the_run_with_one_message(
         """
     )
     inventory = pytester.makefile(".yml", inventory="version: 1\n")
-    result = pytester.runpytest_subprocess("--inventory", str(inventory))
+    result = pytester.runpytest_inprocess("--inventory", str(inventory))
     assert result.ret == pytest.ExitCode.USAGE_ERROR
     result.stderr.fnmatch_lines(["*collector name 'listeners' is already taken*"])
