@@ -77,8 +77,16 @@ def judged_section(out: str) -> str:
     return out[start:]
 
 
-def test_every_check_and_its_top_cause_as_intended(netns: list[str], tmp_path: Path) -> None:
-    run = run_demo(netns, tmp_path, "--tb=short")
+@pytest.fixture(scope="module")
+def whole_run(netns: list[str], tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, DemoRun]:
+    """The demo run whole, once for the tests that read it (each run is ~2 s of CPU),
+    and the directory whose cache keeps its failures."""
+    cwd = tmp_path_factory.mktemp("whole-run")
+    return cwd, run_demo(netns, cwd, "--tb=short")
+
+
+def test_every_check_and_its_top_cause_as_intended(whole_run: tuple[Path, DemoRun]) -> None:
+    _, run = whole_run
     assert run.code == 0, run.out
     # The host's evidence, read on loopback, behind the two faults only it can tell.
     assert "loopback: port 8081 is bound, but not on 127.0.0.3: " in run.out
@@ -116,14 +124,16 @@ def test_a_k_selection_is_judged_alone(netns: list[str], tmp_path: Path) -> None
     assert "every check that ran (3) passed or failed exactly as intended" in report
 
 
-def test_lf_reruns_the_intended_failures_and_judges_those(netns: list[str], tmp_path: Path) -> None:
-    first = run_demo(netns, tmp_path, "--tb=no")
+def test_lf_reruns_the_intended_failures_and_judges_those(
+    netns: list[str], whole_run: tuple[Path, DemoRun]
+) -> None:
+    cwd, first = whole_run  # the first run, whose failures the demo's cache kept
     assert first.code == 0, first.out
     failed = pytest_counts(first.out)["failed"]
-    run = run_demo(netns, tmp_path, "--lf", "--tb=no")
+    run = run_demo(netns, cwd, "--lf", "--tb=no")
     assert run.code == 0, run.out
     assert "run-last-failure:" in run.out  # the demo's cache kept the first run's failures
-    assert not (tmp_path / ".pytest_cache").exists()  # ... where it was told to
+    assert not (cwd / ".pytest_cache").exists()  # ... where it was told to
     ran = pytest_counts(run.out)
     report = judged_section(run.out)
     count = ran.get("failed", 0) + ran.get("passed", 0)
