@@ -169,8 +169,10 @@ services:
 """
         _inventory(pytester.path / "inv.yml", "hosts.ini", services)
         extra = ("-n", "2") if mode == "xdist" else ()
-        run = pytester.runpytest_subprocess if extra else pytester.runpytest
-        result = run("--inventory", "inv.yml", "-rA", "-p", "no:cacheprovider", *extra)
+        # In process, xdist's controller too: its -rA summary is what is read.
+        result = pytester.runpytest_inprocess(
+            "--inventory", "inv.yml", "-rA", "-p", "no:cacheprovider", *extra
+        )
     outcomes = {
         line.split(" ", 1)[1].split(" - ")[0]: line.split(" ", 1)[0]
         for line in result.stdout.lines
