@@ -102,8 +102,8 @@ def test_under_xdist_a_hosts_checks_share_a_worker_so_its_batch_runs_once(
     pytester: pytest.Pytester, marker: Path
 ) -> None:
     # Contiguous shares would give each of the two workers some of box's checks, and
-    # each worker its own batch.
-    result = pytester.runpytest_subprocess(
+    # each worker its own batch. xdist's controller in process: its tally is read.
+    result = pytester.runpytest_inprocess(
         "--inventory", "inventory.yml", "-k", "tcp or listening", "-n", "2"
     )
     result.assert_outcomes(failed=7)
