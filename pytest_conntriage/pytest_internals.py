@@ -98,7 +98,12 @@ def parametrized_node_id(parent: Any, base: str, params: str) -> dict[str, Any]:
 
 def junit_escape(value: object) -> str:
     """What pytest's JUnit writer does to a value before it writes it (characters XML
-    cannot hold replaced), so text written beside it reads the same."""
+    cannot hold replaced), so text written beside it reads the same.
+
+    Printable ASCII, which it leaves as it is, is returned at once: ~8 properties per
+    check go through here, and its regular expression cost ~7 µs each."""
+    if isinstance(value, str) and value.isascii() and value.isprintable():
+        return value
     from _pytest.junitxml import bin_xml_escape
 
     return str(bin_xml_escape(value))

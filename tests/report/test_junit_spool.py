@@ -4,9 +4,17 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from _pytest.junitxml import LogXML
+from _pytest.junitxml import LogXML, bin_xml_escape
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
-from pytest_conntriage.junit_spool import JunitSpool
+from pytest_conntriage.junit_spool import (
+    JunitSpool,
+    _property_element,
+    _property_line,
+    _property_writer,
+)
+from pytest_conntriage.pytest_internals import junit_escape
 
 
 class Lines:
@@ -45,3 +53,23 @@ def test_once_spooling_failed_the_properties_stay_with_logxml(tmp_path: Path) ->
     assert ("conntriage.outcome[t::a]", "refused") in xml.global_properties
     assert ("conntriage.outcome[t::b]", "open") in xml.global_properties
     spool.cases.close()
+
+
+# Every character class that matters: what XML escapes, what it cannot hold, the rest.
+_texts = st.text(
+    st.one_of(st.sampled_from("&<>\"'\r\n\t\x00\x1b\ufffe\ud800]"), st.characters()), max_size=40
+)
+
+
+@settings(max_examples=500, deadline=None)
+@given(name=_texts, value=_texts)
+def test_a_spooled_property_is_what_elementtree_writes(name: str, value: str) -> None:
+    assert _property_writer() is _property_line  # the direct form is the one in use here
+    value = junit_escape(value)
+    assert _property_line(name, value) == _property_element(name, value)
+
+
+@settings(max_examples=500, deadline=None)
+@given(value=st.one_of(_texts, st.text(st.characters(max_codepoint=127))))
+def test_a_property_value_is_escaped_as_pytest_escapes_it(value: str) -> None:
+    assert junit_escape(value) == str(bin_xml_escape(value))
