@@ -19,6 +19,7 @@ from .kinds.registry import BUILT_IN, fixture_name, suite_test_name
 from .pytest_internals import ReprFileLocation, TerminalRepr, TerminalWriter, parametrized_node_id
 from .report.text import failure_text, unavailable_line
 from .result import crash_reason
+from .text_spool import Span, TextSpool
 
 if TYPE_CHECKING:
     from .run import ConntriageRun
@@ -56,23 +57,41 @@ class TriageRepr(TerminalRepr):
     """A failure shown as a diagnosis, not a traceback; `reprcrash` feeds JUnit's message.
 
     The triage text is rendered when something shows it (the FAILURES section, JUnit,
-    an xdist worker sending the report), not kept: at 10,000 failing checks the texts
-    alone were 57 MB, and with `--tb=no` nothing ever reads them.
+    an xdist worker sending the report), not kept in memory: at 10,000 failing checks
+    the texts alone were 57 MB, and with `--tb=no` nothing ever reads them. With
+    `texts` (a run that writes a JUnit file, and so shows each text more than once),
+    the first rendering is kept there, on disk, and read back by the next.
     """
 
-    def __init__(self, message: str, text: str | Callable[[], str], path: str, lineno: int) -> None:
+    def __init__(
+        self,
+        message: str,
+        text: str | Callable[[], str],
+        path: str,
+        lineno: int,
+        texts: TextSpool | None = None,
+    ) -> None:
         self.reprcrash = ReprFileLocation(path, lineno, message)
         self._text = text
+        self._texts = texts
+        self._span: Span | None = None  # where `texts` holds it, once rendered
 
     @property
     def text(self) -> str:
         if isinstance(self._text, str):
             return self._text
+        if self._span is not None and self._texts is not None:
+            kept = self._texts.get(self._span)
+            if kept is not None:
+                return kept
         try:
-            return self._text()
+            text = self._text()
         except Exception as exc:  # rendered inside pytest's reporting: never raise there
             reason = unavailable_line(crash_reason("rendering", exc))
             return f"{self.reprcrash.message}\n{reason}"
+        if self._texts is not None and self._span is None:
+            self._span = self._texts.put(text)
+        return text
 
     def toterminal(self, tw: TerminalWriter) -> None:
         tw.line(self.text)
@@ -100,12 +119,15 @@ class PassNote(TerminalRepr):
 TRIAGE_NOTES_KEY = pytest.StashKey[tuple[str, ...]]()
 
 
-def triage_repr(failure: ConnectivityFailure, notes: tuple[str, ...] = ()) -> TriageRepr:
-    """A failed check shown as its diagnosis, pointing at the inventory entry."""
+def triage_repr(
+    failure: ConnectivityFailure, notes: tuple[str, ...] = (), texts: TextSpool | None = None
+) -> TriageRepr:
+    """A failed check shown as its diagnosis, pointing at the inventory entry; its text
+    rendered once into `texts` when given (TriageRepr)."""
     result = failure.result
     where = result.check.location
     text = partial(failure_text, result, notes)
-    return TriageRepr(str(failure.msg), text, where.path, where.line)
+    return TriageRepr(str(failure.msg), text, where.path, where.line, texts)
 
 
 class InventorySuite(pytest.File):
@@ -165,7 +187,10 @@ class InventoryCheck(pytest.Item):
         # A failed check is shown as its triage, never a Python traceback: rendering
         # one only to replace it cost seconds with hundreds of endpoints down.
         if isinstance(excinfo.value, ConnectivityFailure):
-            return triage_repr(excinfo.value, self.stash.get(TRIAGE_NOTES_KEY, ()))
+            notes = self.stash.get(TRIAGE_NOTES_KEY, ())
+            parent = self.parent
+            texts = parent.run.texts if isinstance(parent, InventorySuite) else None
+            return triage_repr(excinfo.value, notes, texts)
         return super().repr_failure(excinfo, style)
 
     def reportinfo(self) -> tuple[Path, int, str]:

@@ -54,6 +54,7 @@ from .runbook import RunbookError, load_runbook
 from .runbook.model import Runbook
 from .runbook.vocabulary import Vocabulary
 from .shard import Shard, ShardError, parse
+from .text_spool import TextSpool
 from .xdist_support import WorkerQueue, XdistHooks, ansible_read, validated_digests
 
 RUN_PLUGIN, XDIST_PLUGIN = "conntriage-run", "conntriage-xdist"
@@ -309,6 +310,9 @@ class ConntriageRun:
         self.junit_properties = junit.placement_setting(config)
         self.junit_error = ""
         self.junit_spool: JunitSpool | None = None
+        # Each failure's triage text, rendered once for every writer that shows it
+        # (text_spool.py): on a run that writes a JUnit file, from its session start.
+        self.texts: TextSpool | None = None
         # Services whose failed checks are reported as xfail (inventory `severity: warn`).
         self.warn_only = frozenset(
             s.name for s in (inventory.services if inventory else ()) if s.severity is Severity.WARN
@@ -474,7 +478,7 @@ class ConntriageRun:
             # A user's own test: pytest rendered the failure's one-line message (it is
             # raised with pytrace=False, so no traceback); the triage, rendered when
             # shown, replaces it.
-            report.longrepr = triage_repr(failure, (crashed,) if crashed else ())
+            report.longrepr = triage_repr(failure, (crashed,) if crashed else (), self.texts)
         if isinstance(failure, ConnectivityFailure) and report.failed:
             if failure.result.check.service in self.warn_only:
                 # severity: warn: this check's own failure is reported, as an xfail
@@ -539,6 +543,9 @@ class ConntriageRun:
         # pytest's JUnit writer exists once every plugin is configured: from here its
         # finished testcases go to disk as the run goes (junit_spool.py).
         xml = junit_xml(self.config)
+        if not self.is_worker and (xml is not None or self.settings.dashboard is not None):
+            # A failure's text is then shown at least twice: the file, the terminal.
+            self.texts = TextSpool()
         if xml is not None and not self.is_worker:
             spool = JunitSpool(xml)
             # `-p no:conntriage-junit-spool` leaves LogXML as it is.
@@ -582,6 +589,8 @@ class ConntriageRun:
         children.kill_all()
         children.restore_sigterm()
         self.engine.close()
+        if self.texts is not None:  # a text shown from here on is rendered again
+            self.texts.close()
         # Nothing is left to collect: freezing the heap spares the interpreter's exit a
         # final sweep over every report and result (4 s of 21 s at 10,000 checks).
         gc.freeze()
