@@ -134,13 +134,14 @@ def _triage_lines(result: CheckResult) -> list[str]:
     if diagnosis is None:
         return ["", _no_entry(result)]
     lines += ["", f"Likely causes ({diagnosis.entry_id}: {diagnosis.entry_title}):"]
-    ranked = [c for c in diagnosis.causes if c.verdict is not Verdict.RULED_OUT]
+    causes = diagnosis.causes  # built on each read: once here
+    ranked = [c for c in causes if c.verdict is not Verdict.RULED_OUT]
     both = both_hold(diagnosis)
     if both:
         lines.append(f"  {both}")
     for rank, cause in enumerate(ranked, 1):
         lines += _cause_lines(rank, cause, full=rank <= CAUSES_WITH_STEPS)
-    ruled_out = [c.id for c in diagnosis.causes if c.verdict is Verdict.RULED_OUT]
+    ruled_out = [c.id for c in causes if c.verdict is Verdict.RULED_OUT]
     if ruled_out:
         lines.append(f"  ruled out: {', '.join(ruled_out)}")
     if result.answers_now is not None:
