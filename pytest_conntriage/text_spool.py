@@ -20,6 +20,9 @@ from typing import IO
 
 Span = tuple[int, int]  # where a text is in the file: offset and length, in bytes
 
+# Texts are read back in about the order they were written (the terminal and the
+# dashboard follow the run's order): one system call per this many bytes either way.
+_BUFFER = 1 << 16
 # Lone surrogates (a path decoded with surrogateescape) survive the round trip.
 _ERRORS = "surrogatepass"
 
@@ -39,7 +42,7 @@ class TextSpool:
             return None
         try:
             if self._file is None:
-                self._file = tempfile.TemporaryFile()  # noqa: SIM115 - closed in close()
+                self._file = tempfile.TemporaryFile(buffering=_BUFFER)  # noqa: SIM115
             data = text.encode("utf-8", _ERRORS)
             if not self._at_end:
                 self._file.seek(self._end)
