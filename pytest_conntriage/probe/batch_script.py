@@ -34,7 +34,7 @@ NO_PYTHON = "conntriage:no-python3"
 
 # Written for the oldest python3 still around (3.5: no f-strings, no asyncio.run).
 SCRIPT = """\
-import asyncio, json, socket, struct, sys, time
+import asyncio, errno, json, os, socket, struct, sys, time
 try:
     import resource
     FILES = resource.getrlimit(resource.RLIMIT_NOFILE)[0]
@@ -71,6 +71,33 @@ def queued_icmp(sock):
             sender = "?"
         return [4 if origin == 2 else 6, icmp_type, code, sender]
     return None
+async def handshake(loop, sock, address, port, timeout):
+    # As the plugin's own probe (probe/tcp.py handshake): the deadline counts from the
+    # connect(), and at the deadline the socket says how the handshake stands, so a
+    # loop that woke late does not turn an answer into a timeout.
+    code = sock.connect_ex((address, port))
+    if code != errno.EINPROGRESS:
+        return code
+    fd = sock.fileno()
+    woken = loop.create_future()
+    def wake():
+        if not woken.done():
+            woken.set_result(None)
+    loop.add_writer(fd, wake)
+    timer = loop.call_later(timeout, wake)
+    try:
+        await woken
+    finally:
+        timer.cancel()
+        loop.remove_writer(fd)
+    pending = sock.getsockopt(socket.SOL_SOCKET, socket.SO_ERROR)
+    if pending:
+        return pending
+    try:
+        sock.getpeername()
+    except OSError:
+        return None
+    return 0
 async def probe(i, address, port, timeout, slots):
     loop = asyncio.get_event_loop()
     async with slots:
@@ -91,13 +118,14 @@ async def probe(i, address, port, timeout, slots):
                 pass
             started = time.monotonic()
             try:
-                await asyncio.wait_for(loop.sock_connect(sock, (address, port)), timeout)
-            except asyncio.TimeoutError:
-                say({"i": i, "r": "timeout", "ms": ms(started)})
+                ended = await handshake(loop, sock, address, port, timeout)
             except OSError as exc:
+                ended = exc.errno or errno.EIO
+            if ended is None:
+                say({"i": i, "r": "timeout", "ms": ms(started)})
+            elif ended:
                 elapsed = ms(started)
-                said = str(exc.strerror or exc)
-                say({"i": i, "r": "errno", "ms": elapsed, "e": exc.errno, "s": said,
+                say({"i": i, "r": "errno", "ms": elapsed, "e": ended, "s": os.strerror(ended),
                      "icmp": queued_icmp(sock)})
             else:
                 say({"i": i, "r": "open", "ms": ms(started)})

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import asyncio
 import errno
+import os
 import socket
 import time
 from dataclasses import dataclass
@@ -68,7 +69,6 @@ async def open_connection(
 ) -> tuple[Attempt, socket.socket | None]:
     """Like connect_once, but an OPEN attempt comes with its connected socket (the
     caller closes it); every other outcome with None."""
-    loop = asyncio.get_running_loop()
     try:
         sock = socket.socket(address_family(address), socket.SOCK_STREAM)
     except OSError as exc:
@@ -78,20 +78,66 @@ async def open_connection(
     try:
         sock.setblocking(False)
         icmp.enable(sock)
-        await asyncio.wait_for(loop.sock_connect(sock, (address, port)), timeout)
-    except (asyncio.TimeoutError, TimeoutError):
-        sock.close()
-        return Attempt(Outcome.TIMEOUT, _ms_since(started), address, port, errno.ETIMEDOUT), None
-    except OSError as exc:
-        elapsed = _ms_since(started)
-        error = icmp.read(sock)
-        sock.close()
-        failure = ConnectFailure(address, port, elapsed, exc.errno, str(exc.strerror or exc), error)
-        return classify(failure), None
+        ended = await handshake(sock, address, port, timeout)
+    except OSError as exc:  # no handshake started at all (a local error)
+        ended = exc.errno or errno.EIO
     except BaseException:  # cancelled: the socket must not leak
         sock.close()
         raise
-    return Attempt(Outcome.OPEN, _ms_since(started), address, port), sock
+    if ended == 0:
+        return Attempt(Outcome.OPEN, _ms_since(started), address, port), sock
+    elapsed = _ms_since(started)
+    if ended is None:
+        sock.close()
+        return Attempt(Outcome.TIMEOUT, elapsed, address, port, errno.ETIMEDOUT), None
+    error = icmp.read(sock)
+    sock.close()
+    failure = ConnectFailure(address, port, elapsed, ended, os.strerror(ended), error)
+    return classify(failure), None
+
+
+async def handshake(sock: socket.socket, address: str, port: int, timeout: float) -> int | None:
+    """Start a TCP handshake on the non-blocking `sock` and wait for its end, at most
+    `timeout` seconds after the SYN left: 0 when it connected, the errno it failed with,
+    None when nothing had answered by then.
+
+    The deadline counts from the connect() itself, and at the deadline the socket is
+    asked how the handshake stands: an event loop kept busy (thousands of probes, a
+    loaded machine) may wake late, and a reset or an accept that arrived meanwhile is
+    what the target said, not a timeout. Reading only the timer, a busy loop made
+    refused ports "timeout" and open ones too, which a `closed` check takes for a pass.
+    """
+    loop = asyncio.get_running_loop()
+    code = sock.connect_ex((address, port))
+    if code != errno.EINPROGRESS:
+        return code  # 0: connected at once (loopback), else failed at once
+    fd = sock.fileno()
+    woken = loop.create_future()
+
+    def wake() -> None:
+        if not woken.done():
+            woken.set_result(None)
+
+    loop.add_writer(fd, wake)
+    timer = loop.call_later(timeout, wake)
+    try:
+        await woken
+    finally:
+        timer.cancel()
+        loop.remove_writer(fd)
+    return handshake_state(sock)
+
+
+def handshake_state(sock: socket.socket) -> int | None:
+    """Where the handshake on `sock` stands: 0 connected, an errno, None still waiting."""
+    pending = sock.getsockopt(socket.SOL_SOCKET, socket.SO_ERROR)
+    if pending:
+        return pending
+    try:
+        sock.getpeername()
+    except OSError:  # ENOTCONN: the SYN is still unanswered
+        return None
+    return 0
 
 
 def _ms_since(started: float) -> float:

@@ -14,12 +14,14 @@ from __future__ import annotations
 
 import asyncio
 import errno
+import os
 import socket
 from collections.abc import Awaitable, Callable
 
 from ..evidence.path import HopKind, HopReply, PathTrace, wants_more
 from ..outcome import address_family
 from . import icmp
+from .tcp import handshake
 
 Bounded = Callable[[Awaitable[HopReply]], Awaitable[HopReply]]
 
@@ -63,7 +65,6 @@ async def trace_path(
 
 async def probe_hop(address: str, port: int, ttl: int, timeout: float) -> HopReply:
     """One SYN with this TTL; what came back within `timeout` seconds."""
-    loop = asyncio.get_running_loop()
     try:
         sock = socket.socket(address_family(address), socket.SOCK_STREAM)
     except OSError as exc:
@@ -73,17 +74,19 @@ async def probe_hop(address: str, port: int, ttl: int, timeout: float) -> HopRep
         _limit_hops(sock, ttl)
         icmp.enable(sock)
         try:
-            await asyncio.wait_for(loop.sock_connect(sock, (address, port)), timeout)
-        except (asyncio.TimeoutError, TimeoutError):
+            ended = await handshake(sock, address, port, timeout)
+        except OSError as exc:  # no SYN sent at all
+            return HopReply(ttl, HopKind.FAILED, detail=f"{exc.strerror or exc} (local)")
+        if ended is None:
             # An ICMP message may have been queued without ending the connect.
             return _from_queue(sock, ttl) or HopReply(ttl, HopKind.SILENT)
-        except OSError as exc:
+        if ended:
             queued = _from_queue(sock, ttl)
             if queued is not None:
                 return queued
-            if exc.errno == errno.ECONNREFUSED:
+            if ended == errno.ECONNREFUSED:
                 return HopReply(ttl, HopKind.ANSWERED, address, detail="refused")
-            return HopReply(ttl, HopKind.FAILED, detail=f"{exc.strerror or exc} (local)")
+            return HopReply(ttl, HopKind.FAILED, detail=f"{os.strerror(ended)} (local)")
         return HopReply(ttl, HopKind.ANSWERED, address, detail="open")
     finally:
         sock.close()

@@ -6,6 +6,7 @@ import asyncio
 import errno
 import os
 import resource
+import time
 
 import pytest
 
@@ -147,3 +148,37 @@ def test_the_icmp_error_decides_what_the_errno_cannot_tell(
     assert (attempt.address, attempt.port, attempt.errno, attempt.icmp) == (
         "10.0.2.2", 80, code, error,
     )  # fmt: skip
+
+
+async def _probe_behind_a_busy_loop(address: str, port: int, timeout: float) -> Attempt:
+    """Probe, then keep the event loop busy past the probe's deadline right after its
+    first step (its SYN sent): as thousands of probes on a loaded machine do."""
+    task = asyncio.ensure_future(connect_once(address, port, timeout))
+    await asyncio.sleep(0)  # the probe's first step runs: its connect() is under way
+    time.sleep(timeout + 0.3)  # blocks the loop; the kernel completes the handshake
+    return await task
+
+
+def test_an_answer_the_loop_saw_late_is_the_answer_not_a_timeout() -> None:
+    # A busy loop wakes after the deadline with the handshake done: the target accepted,
+    # so the port is open. Read as a timeout, a `closed` check would pass on it.
+    with OpenListener("127.0.0.2") as listener:
+        attempt = asyncio.run(_probe_behind_a_busy_loop("127.0.0.2", listener.port, 0.2))
+    assert attempt.outcome is Outcome.OPEN
+
+
+def test_a_reset_the_loop_saw_late_is_refused_not_a_timeout() -> None:
+    # The SYN is dropped (full accept queue) and retransmitted by the kernel about 1 s
+    # later, after the listener is gone: that one gets a reset while the loop is busy.
+    listener = FullQueueListener("127.0.0.2").__enter__()
+    port = listener.port
+
+    async def scenario() -> Attempt:
+        task = asyncio.ensure_future(connect_once("127.0.0.2", port, 0.2))
+        await asyncio.sleep(0)
+        listener.__exit__(None, None, None)  # nothing listens: the retransmit is reset
+        time.sleep(2.5)  # past the kernel's first SYN retransmission (1 s)
+        return await task
+
+    attempt = asyncio.run(scenario())
+    assert (attempt.outcome, attempt.errno) == (Outcome.REFUSED, errno.ECONNREFUSED)
