@@ -18,7 +18,7 @@ from .connections import HostPool
 from .evaluate import Evaluator
 from .extensions import Extensions
 from .fixture import RESULT_KEY, ConnectivityFailure, Conntriage, call_result
-from .heap import collector_paused
+from .heap import Settler, collector_paused
 from .inventory import InventoryError, InventoryWarning, load_inventories
 from .inventory.model import Inventory, PolicyOverride, Severity
 from .junit_spool import JunitSpool
@@ -313,6 +313,9 @@ class ConntriageRun:
         # Each failure's triage text, rendered once for every writer that shows it
         # (text_spool.py): on a run that writes a JUnit file, from its session start.
         self.texts: TextSpool | None = None
+        # What the finished tests leave (reports, results) frozen as the run goes: on a
+        # run of an inventory's checks, not a project's own tests using the fixture.
+        self.settler = Settler(enabled=inventory is not None)
         # Services whose failed checks are reported as xfail (inventory `severity: warn`).
         self.warn_only = frozenset(
             s.name for s in (inventory.services if inventory else ()) if s.severity is Severity.WARN
@@ -435,6 +438,7 @@ class ConntriageRun:
 
     def pytest_runtest_logfinish(self) -> None:
         self.current_item = None
+        self.settler.test_finished()
 
     def _prefetch(self, items: Iterable[pytest.Item]) -> None:
         # The remote vantages' first batches go once all of these are queued.
