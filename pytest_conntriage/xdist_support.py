@@ -136,11 +136,7 @@ class PendingQueue(deque[int]):
     """
 
     def pop(self, index: int = -1) -> int:
-        if index == 0:
-            return self.popleft()
-        if index == -1:
-            return super().pop()
-        value = self[index]
+        value = self[index]  # either end in O(1), as popleft() and pop() are
         del self[index]
         return value
 
