@@ -23,11 +23,21 @@ class Sink:
     queued connection on either is a query or a connection that should not have been."""
 
     def __init__(self, address: str) -> None:
-        self.udp = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
-        self.udp.bind((address, 0))
-        self.port = self.udp.getsockname()[1]
-        self.tcp = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
-        self.tcp.bind((address, self.port))
+        # The UDP port the kernel picks may be taken for TCP (by another test's socket):
+        # then try another, as the port only has to be free for both.
+        for _ in range(100):
+            self.udp = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
+            self.udp.bind((address, 0))
+            self.port = self.udp.getsockname()[1]
+            self.tcp = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
+            try:
+                self.tcp.bind((address, self.port))
+                break
+            except OSError:
+                self.tcp.close()
+                self.udp.close()
+        else:
+            raise OSError(f"no port on {address} free for both UDP and TCP in 100 tries")
         self.tcp.listen(64)
         self.udp.setblocking(False)
         self.tcp.setblocking(False)
