@@ -27,6 +27,10 @@ def test_the_wheel_holds_the_suites_inside_the_package(tmp_path: Path) -> None:
             "pip",
             "wheel",
             "--no-deps",
+            # The build backend installed beside the tests (the dev extra), so no
+            # isolated environment is made and nothing is fetched from an index.
+            "--no-build-isolation",
+            "--no-index",
             "-q",
             "-w",
             str(tmp_path),
