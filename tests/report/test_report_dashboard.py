@@ -248,3 +248,25 @@ def test_no_case_is_still_a_valid_document() -> None:
     root = valid(document([Suite("api")], []))
     assert root.attrib == {"tests": "0", "failures": "0", "errors": "0", "time": "0.000"}
     assert root.find("testsuite") is None
+
+
+def test_a_suite_written_at_once_is_the_suite_written_a_chunk_at_a_time(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    # A suite of up to CASES_PER_CHUNK cases is built and written in one piece; a
+    # larger one as its header, then its cases a chunk at a time. Both write the same.
+    odd = 'q"<&>\x1b\ttab\r\nline'
+    suites = [Suite("s", (("host", f"ssh://h{odd}"), ("tags", "a,b"))), Suite(f"t{odd}")]
+    cases = [
+        Case("s", "passed", 0.25),
+        Case("s", f"failed{odd}", 1.5, (failure("refused", f"refused{odd}", f"body{odd}"),)),
+        Case("s", "error", 0.0, (Finding(Problem.ERROR, "error at setup: x", "", "tb"),)),
+        Case("s", "skipped", 0.0, (Finding(Problem.SKIPPED, f"skip{odd}"),)),
+        Case(f"t{odd}", "one", 0.001),
+    ]
+    at_once = document(suites, cases, timestamp="2026-12-02T10:00:00+00:00")
+    monkeypatch.setattr(dashboard, "CASES_PER_CHUNK", 1)
+    chunked = document(suites, cases, timestamp="2026-12-02T10:00:00+00:00")
+    assert at_once == chunked
+    valid(at_once)
+    assert at_once.count("<testsuite ") == 2
